@@ -1,0 +1,313 @@
+/*
+ * The libtrace dump format: the one definition shared by the writer (the
+ * interposer) and the reader (the analyzer).  Fixed-width little-endian
+ * records, every size checked at compile time.  Any change to a layout or a
+ * meaning bumps LT_DUMP_VERSION; docs/FORMAT.md describes it for people.
+ */
+#ifndef LIBTRACE_DUMP_H
+#define LIBTRACE_DUMP_H
+
+#include <stdint.h>
+
+#define LT_DUMP_MAGIC      "LTDUMP\x1a\n"   /* 8 bytes, no NUL needed */
+#define LT_DUMP_MAGIC_LEN  8
+#define LT_DUMP_VERSION    1
+
+/*
+ * File = header, then chunks until end of file.  The header's variable part
+ * (executable path, command line, parent dump path) follows the fixed part;
+ * header_size covers both and is a multiple of 8.
+ */
+enum lt_clock {
+	LT_CLOCK_MONOTONIC = 1,   /* ticks are CLOCK_MONOTONIC nanoseconds */
+	LT_CLOCK_TSC       = 2,   /* ticks are invariant TSC cycles */
+};
+
+enum lt_header_flags {
+	LT_HDR_FORKED  = 1u << 0, /* this process was forked from a traced one */
+	LT_HDR_SAMPLED = 1u << 1, /* allocations are Poisson-sampled by bytes */
+};
+
+struct lt_file_header {
+	char     magic[LT_DUMP_MAGIC_LEN];
+	uint32_t version;
+	uint32_t header_size;        /* fixed part + strings, padded to 8 */
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t clock;              /* enum lt_clock */
+	uint32_t flags;              /* enum lt_header_flags */
+	uint64_t start_realtime_ns;  /* CLOCK_REALTIME at start, for people */
+	uint64_t start_ticks;        /* the clock of every record, at start */
+	uint64_t start_mono_ns;      /* CLOCK_MONOTONIC at start_ticks */
+	uint64_t sample_interval;    /* mean bytes between samples; 0 = exact */
+	uint32_t max_depth;          /* LIBTRACE_DEPTH in force */
+	uint32_t main_thread;        /* serial of the thread that runs main() */
+	uint32_t exe_len;            /* bytes of executable path, no NUL */
+	uint32_t cmdline_len;        /* bytes of argv, each NUL-terminated */
+	uint32_t parent_dump_len;    /* LT_HDR_FORKED: the parent's dump path */
+	uint32_t reserved;
+	/* char exe[exe_len], cmdline[cmdline_len], parent_dump[...], pad to 8 */
+};
+_Static_assert(sizeof(struct lt_file_header) == 88, "lt_file_header layout");
+
+/*
+ * A chunk is one thread's records, written with a single write(2).  Chunks
+ * of one thread appear in the file in order (seq counts them per thread);
+ * chunks of different threads interleave freely.  A reader orders events
+ * across threads by their ticks.  The file ends at the last complete chunk;
+ * a clean run ends with a chunk holding only an LT_REC_TRAILER.
+ */
+#define LT_CHUNK_MAGIC 0x4b43544cu   /* "LTCK" */
+#define LT_CHUNK_MAX   (1u << 20)    /* payload bytes; larger is corrupt */
+
+struct lt_chunk_header {
+	uint32_t magic;
+	uint32_t size;        /* payload bytes after this header, multiple of 8 */
+	uint32_t thread;      /* serial of the thread whose records these are */
+	uint32_t seq;         /* this thread's chunk number, from 0 */
+	uint64_t ticks;       /* clock pair taken when the chunk was written, */
+	uint64_t mono_ns;     /* so a reader can convert ticks to seconds */
+};
+_Static_assert(sizeof(struct lt_chunk_header) == 32, "lt_chunk_header layout");
+
+/*
+ * Every record starts with this 8-byte head; size (a multiple of 8) lets a
+ * reader skip a type it does not know.  aux is type-specific.
+ */
+enum lt_rec_type {
+	LT_REC_ALLOC         = 1,
+	LT_REC_FREE          = 2,
+	LT_REC_REALLOC       = 3,
+	LT_REC_STACK         = 4,
+	LT_REC_MODULE        = 5,
+	LT_REC_MODULE_UNLOAD = 6,
+	LT_REC_THREAD_CREATE = 7,
+	LT_REC_THREAD_START  = 8,
+	LT_REC_THREAD_EXIT   = 9,
+	LT_REC_THREAD_JOIN   = 10,
+	LT_REC_THREAD_DETACH = 11,
+	LT_REC_THREAD_CANCEL = 12,
+	LT_REC_THREAD_NAME   = 13,
+	LT_REC_FORK          = 14,
+	LT_REC_EXEC          = 15,
+	LT_REC_TRAILER       = 16,
+	LT_REC_LOST          = 17,
+};
+
+/* Which function made an allocation or free (lt_rec_head.flags). */
+enum lt_alloc_fn {
+	LT_FN_MALLOC = 1,
+	LT_FN_CALLOC,
+	LT_FN_REALLOC,
+	LT_FN_REALLOCARRAY,
+	LT_FN_POSIX_MEMALIGN,
+	LT_FN_ALIGNED_ALLOC,
+	LT_FN_MEMALIGN,
+	LT_FN_VALLOC,
+	LT_FN_PVALLOC,
+	LT_FN_FREE,
+};
+
+struct lt_rec_head {
+	uint8_t  type;
+	uint8_t  flags;
+	uint16_t size;
+	uint32_t aux;
+};
+_Static_assert(sizeof(struct lt_rec_head) == 8, "lt_rec_head layout");
+
+/* Stack id 0 means "no stack captured" (unwinding failed or was skipped). */
+#define LT_STACK_NONE 0u
+
+/* head.flags = enum lt_alloc_fn, head.aux = stack id */
+struct lt_rec_alloc {
+	struct lt_rec_head head;
+	uint64_t ticks;      /* after the allocator returned */
+	uint64_t ptr;
+	uint64_t size;       /* bytes asked for (nmemb * size for calloc) */
+};
+_Static_assert(sizeof(struct lt_rec_alloc) == 32, "lt_rec_alloc layout");
+
+/* head.flags = LT_FN_FREE.  Only free(non-NULL) is recorded. */
+struct lt_rec_free {
+	struct lt_rec_head head;
+	uint64_t ticks;      /* before the allocator was called */
+	uint64_t ptr;
+};
+_Static_assert(sizeof(struct lt_rec_free) == 24, "lt_rec_free layout");
+
+/*
+ * realloc and reallocarray with a non-NULL old pointer that returned a block
+ * (head.flags = LT_FN_REALLOC or LT_FN_REALLOCARRAY, head.aux = stack id).
+ * old_ptr is released at ticks_before, new_ptr acquired at ticks: another
+ * thread may reuse old_ptr, or have just freed new_ptr, in between.
+ * realloc(NULL, n) is recorded as LT_REC_ALLOC; realloc(p, 0) that frees p and
+ * returns NULL as LT_REC_FREE with flags = LT_FN_REALLOC.
+ */
+struct lt_rec_realloc {
+	struct lt_rec_head head;
+	uint64_t ticks_before;
+	uint64_t ticks;
+	uint64_t old_ptr;
+	uint64_t new_ptr;
+	uint64_t size;
+};
+_Static_assert(sizeof(struct lt_rec_realloc) == 48, "lt_rec_realloc layout");
+
+/*
+ * head.aux = stack id, defined once per dump before (in its own thread's
+ * stream) any record of that thread uses it; other threads may use the id
+ * earlier in the file.  frames[] are return addresses, innermost first,
+ * (head.size - 8) / 8 of them.  frames[0] is the caller of the intercepted
+ * function.
+ */
+struct lt_rec_stack {
+	struct lt_rec_head head;
+	uint64_t frames[];
+};
+_Static_assert(sizeof(struct lt_rec_stack) == 8, "lt_rec_stack layout");
+
+/*
+ * A loaded ELF object: bias is dlpi_addr, [lo, hi) the span of its PT_LOAD
+ * segments.  Followed by path[path_len] then build_id[build_id_len], padded
+ * to 8.  head.aux = 1 for the main executable.
+ */
+struct lt_rec_module {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint64_t bias;
+	uint64_t lo;
+	uint64_t hi;
+	uint16_t path_len;
+	uint16_t build_id_len;
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct lt_rec_module) == 48, "lt_rec_module layout");
+
+struct lt_rec_module_unload {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint64_t bias;
+};
+_Static_assert(sizeof(struct lt_rec_module_unload) == 24, "unload layout");
+
+enum lt_thread_create_flags {
+	LT_CREATE_DETACHED = 1u << 0,   /* created with a detached attribute */
+};
+
+/* In the creating thread's stream; head.aux = creating stack id. */
+struct lt_rec_thread_create {
+	struct lt_rec_head head;
+	uint64_t ticks;          /* before pthread_create ran */
+	uint64_t child;          /* serial the new thread will carry */
+	uint64_t start_routine;  /* address of the start function */
+};
+_Static_assert(sizeof(struct lt_rec_thread_create) == 32, "create layout");
+
+/* First record of a new thread's stream; head.aux = kernel tid. */
+struct lt_rec_thread_start {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint64_t pthread;        /* pthread_self(), which later joins name */
+};
+_Static_assert(sizeof(struct lt_rec_thread_start) == 24, "start layout");
+
+enum lt_thread_exit_how {
+	LT_EXIT_RETURN   = 1,    /* the start routine returned */
+	LT_EXIT_PTHREAD  = 2,    /* pthread_exit */
+	LT_EXIT_CANCEL   = 3,    /* cancelled, or ended some other way */
+};
+
+/* head.flags = enum lt_thread_exit_how */
+struct lt_rec_thread_exit {
+	struct lt_rec_head head;
+	uint64_t ticks;
+};
+_Static_assert(sizeof(struct lt_rec_thread_exit) == 16, "exit layout");
+
+enum lt_join_how {
+	LT_JOIN_JOIN = 1,
+	LT_JOIN_TRY,
+	LT_JOIN_TIMED,
+};
+
+/*
+ * JOIN (head.flags = enum lt_join_how), DETACH and CANCEL name their target
+ * by pthread_t.  ticks is taken before the call, while the target cannot yet
+ * have been reclaimed, so a reader resolves target against the thread that
+ * carried that pthread_t at ticks.  JOIN and DETACH are recorded only when
+ * the call succeeded.
+ */
+struct lt_rec_thread_op {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint64_t target;
+};
+_Static_assert(sizeof(struct lt_rec_thread_op) == 24, "thread op layout");
+
+/* head.aux = 0: the name of the stream's own thread. */
+struct lt_rec_thread_name {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	char     name[16];
+};
+_Static_assert(sizeof(struct lt_rec_thread_name) == 32, "name layout");
+
+/* In the forking thread's stream, after a successful fork; aux = child pid. */
+struct lt_rec_fork {
+	struct lt_rec_head head;
+	uint64_t ticks;
+};
+_Static_assert(sizeof(struct lt_rec_fork) == 16, "fork layout");
+
+/* An exec about to happen; path[head.size - 16] follows, NUL-padded. */
+struct lt_rec_exec {
+	struct lt_rec_head head;
+	uint64_t ticks;
+};
+_Static_assert(sizeof(struct lt_rec_exec) == 16, "exec layout");
+
+/*
+ * Events the shim saw but could not record (re-entered from a signal
+ * handler, or after recording stopped), in the stream of the thread that
+ * lost them.  The counts are exact; the events are not in the dump.
+ */
+struct lt_rec_lost {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint64_t allocs;
+	uint64_t frees;
+	uint64_t bytes;
+};
+_Static_assert(sizeof(struct lt_rec_lost) == 40, "lost layout");
+
+enum lt_end_reason {
+	LT_END_EXIT   = 1,   /* exit() or return from main */
+	LT_END_UEXIT  = 2,   /* _exit() or _Exit() */
+	LT_END_SIGNAL = 3,   /* killed by a fatal signal (aux = signal number) */
+	LT_END_EXEC   = 4,   /* exec'd another image; superseded if exec fails */
+	LT_END_ERROR  = 5,   /* the shim disabled itself; see lt_disable */
+};
+
+/*
+ * The last record of a complete dump, alone in the last chunk (thread 0).
+ * head.flags = enum lt_end_reason, head.aux = signal or exit status.  The
+ * totals are the shim's own counters, so a reader can check that the
+ * stream it decoded is whole.
+ */
+struct lt_rec_trailer {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint64_t mono_ns;
+	uint64_t allocations;   /* as the report's totals.allocations */
+	uint64_t frees;
+	uint64_t reallocs;
+	uint64_t bytes_allocated;
+	uint64_t threads_created;
+	uint64_t lost_events;   /* sum of all LT_REC_LOST allocs + frees */
+	uint64_t stacks;        /* distinct stacks defined */
+	uint64_t chunks;        /* chunks written before this one */
+};
+_Static_assert(sizeof(struct lt_rec_trailer) == 88, "trailer layout");
+
+#endif /* LIBTRACE_DUMP_H */

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages libtrace builds and tests with, when missing.
+# Run as root on Debian 12; elsewhere it says what to install and fails.
+set -eu
+
+pkgs="gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "libtrace: missing Debian packages:$missing" >&2
+	echo "libtrace: install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "libtrace: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends $missing >&2
