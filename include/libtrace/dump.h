@@ -92,6 +92,7 @@ enum lt_rec_type {
 	LT_REC_EXEC          = 15,
 	LT_REC_TRAILER       = 16,
 	LT_REC_LOST          = 17,
+	LT_REC_SNAPSHOT      = 18,
 };
 
 /* Which function made an allocation or free (lt_rec_head.flags). */
@@ -119,7 +120,11 @@ _Static_assert(sizeof(struct lt_rec_head) == 8, "lt_rec_head layout");
 /* Stack id 0 means "no stack captured" (unwinding failed or was skipped). */
 #define LT_STACK_NONE 0u
 
-/* head.flags = enum lt_alloc_fn, head.aux = stack id */
+/*
+ * head.flags = enum lt_alloc_fn, head.aux = stack id.  realloc(NULL, n) and
+ * reallocarray(NULL, ...) are recorded here with flags LT_FN_REALLOC or
+ * LT_FN_REALLOCARRAY: they count as allocations and as reallocs.
+ */
 struct lt_rec_alloc {
 	struct lt_rec_head head;
 	uint64_t ticks;      /* after the allocator returned */
@@ -245,13 +250,15 @@ struct lt_rec_thread_op {
 };
 _Static_assert(sizeof(struct lt_rec_thread_op) == 24, "thread op layout");
 
-/* head.aux = 0: the name of the stream's own thread. */
+/* A thread's name was set: target is its pthread_t (0: the stream's own
+ * thread).  name is NUL-padded, at most 15 characters. */
 struct lt_rec_thread_name {
 	struct lt_rec_head head;
 	uint64_t ticks;
+	uint64_t target;
 	char     name[16];
 };
-_Static_assert(sizeof(struct lt_rec_thread_name) == 32, "name layout");
+_Static_assert(sizeof(struct lt_rec_thread_name) == 40, "name layout");
 
 /* In the forking thread's stream, after a successful fork; aux = child pid. */
 struct lt_rec_fork {
@@ -280,6 +287,17 @@ struct lt_rec_lost {
 	uint64_t bytes;
 };
 _Static_assert(sizeof(struct lt_rec_lost) == 40, "lost layout");
+
+/*
+ * A snapshot was asked for (LIBTRACE_SNAPSHOT_SIGNAL): every thread's buffer
+ * was written out right after this record, so the live heap at ticks is
+ * what a reader has rebuilt up to here.  head.aux = snapshot number from 1.
+ */
+struct lt_rec_snapshot {
+	struct lt_rec_head head;
+	uint64_t ticks;
+};
+_Static_assert(sizeof(struct lt_rec_snapshot) == 16, "snapshot layout");
 
 enum lt_end_reason {
 	LT_END_EXIT   = 1,   /* exit() or return from main */
