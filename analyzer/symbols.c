@@ -1,0 +1,703 @@
+/*
+ * Symbolization through elfutils libdwfl: one offline Dwfl per ELF file,
+ * opened on first use, results cached per (module, address).  Must never
+ * abort or print on bad or missing debug info: what it cannot resolve
+ * degrades to "module+0xoffset" and the reason goes to the warnings text.
+ */
+#include "symbols.h"
+#include "demangle.h"
+#include "hash.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* libstdc++'s demangler (extern "C"); the analyzer links -lstdc++. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
+			    int *status);
+
+/* Deeper inline chains than this are cut at the innermost frames. */
+#define MAX_FRAMES 32
+
+/* Paths longer than this are shown by their last two components. */
+#define LONG_PATH 60
+
+enum file_state {
+	FILE_CHECKED,   /* readable ELF, Dwfl not opened yet */
+	FILE_READY,     /* Dwfl opened, dwmod usable */
+	FILE_MISSING,   /* cannot open */
+	FILE_NOT_ELF,   /* opened, but libelf rejects it */
+	FILE_BROKEN,    /* libdwfl could not report it */
+};
+
+/* One file on disk, shared by every module mapped from it. */
+struct elf_file {
+	UT_hash_handle hh;
+	enum file_state state;
+	Dwfl *dwfl;
+	Dwfl_Module *dwmod;
+	uint8_t *disk_id;
+	size_t disk_id_len;
+	bool warned_mismatch;
+	char path[];            /* hash key */
+};
+
+/* One mapping of a file during the traced run. */
+struct module {
+	struct elf_file *file;
+	uint64_t id;            /* 1-based; 0 in a cache key means "none" */
+	uint64_t bias, lo, hi;
+	uint64_t load_ticks, unload_ticks;
+	bool unloaded;
+	bool id_differs;        /* traced build-id is not the file's */
+};
+
+struct resolve_key {
+	uint64_t module_id;
+	uint64_t addr;
+	uint64_t return_address;
+};
+
+struct resolved {
+	UT_hash_handle hh;
+	struct resolve_key key;
+	int nframes;
+	struct lt_sym_frame frames[];
+};
+
+/* Every string handed out lives here until lt_sym_free(). */
+struct interned {
+	UT_hash_handle hh;
+	char s[];
+};
+
+struct lt_symbolizer {
+	struct module **modules;
+	size_t nmodules, modules_cap;
+	struct elf_file *files;
+	struct resolved *cache;
+	struct interned *strings;
+	char *warnings;
+	size_t warnings_len, warnings_cap;
+};
+
+/* Separate debug info by build-id under /usr/lib/debug/.build-id, then
+ * by .gnu_debuglink next to the file, in .debug/ and under /usr/lib/debug. */
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = NULL,
+};
+
+char *lt_sym_demangle(const char *name)
+{
+	if (!name || strncmp(name, "_Z", 2) != 0)
+		return NULL;
+	int status = -1;
+	char *out = __cxa_demangle(name, NULL, NULL, &status);
+	if (status != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* Returns the symbolizer's copy of s, or NULL for NULL s or out of memory
+ * (the frame then just lacks that detail). */
+static const char *intern(struct lt_symbolizer *sym, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t len = strlen(s);
+	struct interned *it;
+	HASH_FIND(hh, sym->strings, s, len, it);
+	if (it)
+		return it->s;
+	it = malloc(sizeof(*it) + len + 1);
+	if (!it)
+		return NULL;
+	memcpy(it->s, s, len + 1);
+	if (LT_HASH_ADD(sym->strings, s, len, it) != 0) {
+		free(it);
+		return NULL;
+	}
+	return it->s;
+}
+
+/* A mangled name is interned demangled, anything else as it is. */
+static const char *intern_function(struct lt_symbolizer *sym, const char *name)
+{
+	char *demangled = lt_sym_demangle(name);
+	const char *out = intern(sym, demangled ? demangled : name);
+	free(demangled);
+	return out;
+}
+
+/* Appends one line; out of memory loses the warning, nothing else. */
+__attribute__((format(printf, 2, 3)))
+static void warn(struct lt_symbolizer *sym, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t need = sym->warnings_len + (size_t)n + 2;
+	if (need > sym->warnings_cap) {
+		size_t cap = sym->warnings_cap ? sym->warnings_cap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *grown = realloc(sym->warnings, cap);
+		if (!grown)
+			return;
+		sym->warnings = grown;
+		sym->warnings_cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(sym->warnings + sym->warnings_len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sym->warnings_len += (size_t)n;
+	sym->warnings[sym->warnings_len++] = '\n';
+	sym->warnings[sym->warnings_len] = '\0';
+}
+
+struct lt_symbolizer *lt_sym_new(void)
+{
+	/* libelf refuses every call until told which ELF version we speak. */
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return NULL;
+	return calloc(1, sizeof(struct lt_symbolizer));
+}
+
+void lt_sym_free(struct lt_symbolizer *sym)
+{
+	if (!sym)
+		return;
+	struct resolved *r, *rtmp;
+	HASH_ITER(hh, sym->cache, r, rtmp) {
+		HASH_DEL(sym->cache, r);
+		free(r);
+	}
+	struct elf_file *f, *ftmp;
+	HASH_ITER(hh, sym->files, f, ftmp) {
+		HASH_DEL(sym->files, f);
+		if (f->dwfl)
+			dwfl_end(f->dwfl);
+		free(f->disk_id);
+		free(f);
+	}
+	struct interned *s, *stmp;
+	HASH_ITER(hh, sym->strings, s, stmp) {
+		HASH_DEL(sym->strings, s);
+		free(s);
+	}
+	for (size_t i = 0; i < sym->nmodules; i++)
+		free(sym->modules[i]);
+	free(sym->modules);
+	free(sym->warnings);
+	free(sym);
+}
+
+/* Reads the on-disk build-id now, so a mismatch is known (and warned
+ * about) as soon as the module is added; debug info waits for first use. */
+static void check_file(struct lt_symbolizer *sym, struct elf_file *f)
+{
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		f->state = FILE_MISSING;
+		warn(sym, "%s: cannot open (%s); frames shown as offsets",
+		     f->path, strerror(errno));
+		return;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		f->state = FILE_NOT_ELF;
+		warn(sym, "%s: not an ELF file (%s); frames shown as offsets",
+		     f->path, elf_errmsg(-1));
+	} else {
+		f->state = FILE_CHECKED;
+		const void *id = NULL;
+		ssize_t len = dwelf_elf_gnu_build_id(elf, &id);
+		if (len > 0 && id) {
+			f->disk_id = malloc((size_t)len);
+			if (f->disk_id) {
+				memcpy(f->disk_id, id, (size_t)len);
+				f->disk_id_len = (size_t)len;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+/* The file is reported at bias 0, so lookups use addresses minus the
+ * traced bias; one Dwfl then serves every mapping of the file. */
+static void open_dwfl(struct lt_symbolizer *sym, struct elf_file *f)
+{
+	f->state = FILE_BROKEN;
+	f->dwfl = dwfl_begin(&offline_callbacks);
+	if (!f->dwfl) {
+		warn(sym, "%s: cannot start libdwfl (%s); frames shown as offsets",
+		     f->path, dwfl_errmsg(-1));
+		return;
+	}
+	dwfl_report_begin(f->dwfl);
+	f->dwmod = dwfl_report_elf(f->dwfl, base_name(f->path), f->path, -1,
+				   0, false);
+	if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->dwmod) {
+		warn(sym, "%s: cannot read symbols (%s); frames shown as offsets",
+		     f->path, dwfl_errmsg(-1));
+		f->dwmod = NULL;
+		return;
+	}
+	f->state = FILE_READY;
+}
+
+static struct elf_file *get_file(struct lt_symbolizer *sym, const char *path)
+{
+	size_t len = strlen(path);
+	struct elf_file *f;
+	HASH_FIND(hh, sym->files, path, len, f);
+	if (f)
+		return f;
+	f = calloc(1, sizeof(*f) + len + 1);
+	if (!f)
+		return NULL;
+	memcpy(f->path, path, len + 1);
+	if (LT_HASH_ADD(sym->files, path, len, f) != 0) {
+		free(f);
+		return NULL;
+	}
+	check_file(sym, f);
+	return f;
+}
+
+int lt_sym_add_module(struct lt_symbolizer *sym, const char *path,
+		      uint64_t bias, uint64_t lo, uint64_t hi,
+		      const uint8_t *build_id, size_t build_id_len,
+		      uint64_t load_ticks)
+{
+	if (!sym || !path || hi < lo)
+		return -EINVAL;
+	if (sym->nmodules == sym->modules_cap) {
+		size_t cap = sym->modules_cap ? sym->modules_cap * 2 : 16;
+		struct module **grown = realloc(sym->modules,
+						cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		sym->modules = grown;
+		sym->modules_cap = cap;
+	}
+	struct module *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->file = get_file(sym, path);
+	if (!m->file) {
+		free(m);
+		return -ENOMEM;
+	}
+	m->id = sym->nmodules + 1;
+	m->bias = bias;
+	m->lo = lo;
+	m->hi = hi;
+	m->load_ticks = load_ticks;
+
+	struct elf_file *f = m->file;
+	if (build_id && build_id_len > 0 && f->state == FILE_CHECKED &&
+	    (f->disk_id_len != build_id_len ||
+	     memcmp(f->disk_id, build_id, build_id_len) != 0)) {
+		m->id_differs = true;
+		if (!f->warned_mismatch) {
+			f->warned_mismatch = true;
+			warn(sym, "%s: build-id differs from the traced run "
+			     "(file changed since?); frames shown as offsets",
+			     f->path);
+		}
+	}
+	sym->modules[sym->nmodules++] = m;
+	return 0;
+}
+
+void lt_sym_unload_module(struct lt_symbolizer *sym, uint64_t bias,
+			  uint64_t unload_ticks)
+{
+	if (!sym)
+		return;
+	for (size_t i = sym->nmodules; i-- > 0;) {
+		struct module *m = sym->modules[i];
+		if (m->bias == bias && !m->unloaded) {
+			m->unloaded = true;
+			m->unload_ticks = unload_ticks;
+			return;
+		}
+	}
+}
+
+/* How far ticks lies outside m's lifetime; 0 when m was mapped then. */
+static uint64_t ticks_distance(const struct module *m, uint64_t ticks)
+{
+	if (ticks < m->load_ticks)
+		return m->load_ticks - ticks;
+	if (m->unloaded && ticks >= m->unload_ticks)
+		return ticks - m->unload_ticks + 1;
+	return 0;
+}
+
+/*
+ * The module mapped over addr at ticks; 0 ticks picks the latest loaded.
+ * When no lifetime contains ticks, the nearest one in time wins: a library
+ * constructor allocates inside dlopen, before its load is recorded.
+ */
+static struct module *find_module(struct lt_symbolizer *sym, uint64_t addr,
+				  uint64_t ticks)
+{
+	struct module *best = NULL;
+	uint64_t best_score = 0;
+	for (size_t i = 0; i < sym->nmodules; i++) {
+		struct module *m = sym->modules[i];
+		if (addr < m->lo || addr >= m->hi)
+			continue;
+		if (ticks == 0) {
+			if (!best || m->load_ticks >= best_score) {
+				best = m;
+				best_score = m->load_ticks;
+			}
+		} else {
+			uint64_t d = ticks_distance(m, ticks);
+			if (!best || d <= best_score) {
+				best = m;
+				best_score = d;
+			}
+		}
+	}
+	return best;
+}
+
+/* As eu-addr2line: the linkage name when there is one (it demangles to
+ * the qualified name with parameters), else DW_AT_name, following
+ * DW_AT_abstract_origin and DW_AT_specification. */
+static const char *die_function(struct lt_symbolizer *sym, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_formstring(
+		dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_name, &attr));
+	return intern_function(sym, name);
+}
+
+static bool is_function_scope(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+/*
+ * The inline chain at off, innermost first, as eu-addr2line -i prints it:
+ * each inlined function at the line below it, then its caller at the
+ * DW_AT_call_file/DW_AT_call_line of that inlined instance.  dwarf_getscopes
+ * continues an inlined instance into its abstract definition, so the
+ * lexical nesting comes from dwarf_getscopes_die on the innermost scope.
+ * Returns the number of frames, 0 when DWARF says nothing about off.
+ */
+static int inline_chain(struct lt_symbolizer *sym, Dwfl_Module *dwmod,
+			Dwarf_Addr off, const char *src, int line,
+			const struct lt_sym_frame *base,
+			struct lt_sym_frame *frames, int max)
+{
+	Dwarf_Addr dwbias = 0;
+	Dwarf_Die *cudie = dwfl_module_addrdie(dwmod, off, &dwbias);
+	if (!cudie)
+		return 0;
+
+	Dwarf_Die *scopes = NULL;
+	int nscopes = dwarf_getscopes(cudie, off - dwbias, &scopes);
+	if (nscopes <= 0) {
+		free(scopes);
+		return 0;
+	}
+	Dwarf_Die *chain = NULL;
+	int nchain = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
+	if (nchain <= 0) {
+		free(chain);
+		return 0;
+	}
+
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0)
+		files = NULL;
+
+	int n = 0;
+	for (int i = 0; i < nchain && n < max; i++) {
+		int tag = dwarf_tag(&chain[i]);
+		if (!is_function_scope(tag))
+			continue;
+		struct lt_sym_frame *fr = &frames[n++];
+		*fr = *base;
+		fr->function = die_function(sym, &chain[i]);
+		fr->file = intern(sym, src);
+		fr->line = fr->file ? line : 0;
+		fr->inlined = tag == DW_TAG_inlined_subroutine;
+		if (!fr->inlined)
+			break;
+
+		Dwarf_Attribute attr;
+		Dwarf_Word val;
+		src = NULL;
+		line = 0;
+		if (files && dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file,
+							&attr), &val) == 0 &&
+		    val < nfiles)
+			src = dwarf_filesrc(files, val, NULL, NULL);
+		if (dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &attr),
+				    &val) == 0 && val <= INT_MAX)
+			line = (int)val;
+	}
+	if (n > 0)
+		frames[n - 1].inlined = false;
+	free(chain);
+	return n;
+}
+
+/* Frames for off inside a readable file whose build-id matches. */
+static int resolve_in_file(struct lt_symbolizer *sym, Dwfl_Module *dwmod,
+			   Dwarf_Addr off, const struct lt_sym_frame *base,
+			   struct lt_sym_frame *frames, int max)
+{
+	const char *src = NULL;
+	int line = 0;
+	Dwfl_Line *dwline = dwfl_module_getsrc(dwmod, off);
+	if (dwline) {
+		Dwarf_Addr line_addr;
+		src = dwfl_lineinfo(dwline, &line_addr, &line, NULL, NULL, NULL);
+		if (!src || line < 0)
+			line = 0;
+	}
+
+	int n = inline_chain(sym, dwmod, off, src, line, base, frames, max);
+	if (n == 0) {
+		frames[0] = *base;
+		frames[0].file = intern(sym, src);
+		frames[0].line = frames[0].file ? line : 0;
+		n = 1;
+	}
+	/* The symbol table (.symtab, or .dynsym when stripped) names what
+	 * DWARF does not: no CU, or a subprogram without a name. */
+	if (!frames[n - 1].function)
+		frames[n - 1].function =
+			intern_function(sym, dwfl_module_addrname(dwmod, off));
+	return n;
+}
+
+static int resolve_uncached(struct lt_symbolizer *sym, struct module *m,
+			    uint64_t addr, uint64_t lookup,
+			    struct lt_sym_frame *frames, int max)
+{
+	struct lt_sym_frame base = {
+		.module = m->file->path,
+		.offset = addr - m->bias,
+	};
+	struct elf_file *f = m->file;
+	if (f->state == FILE_CHECKED)
+		open_dwfl(sym, f);
+	if (f->state != FILE_READY || m->id_differs) {
+		frames[0] = base;
+		return 1;
+	}
+	return resolve_in_file(sym, f->dwmod, lookup - m->bias, &base,
+			       frames, max);
+}
+
+int lt_sym_resolve(struct lt_symbolizer *sym, uint64_t addr,
+		   bool return_address, uint64_t ticks,
+		   struct lt_sym_frame *out, int max)
+{
+	if (!out || max <= 0)
+		return 0;
+	struct lt_sym_frame none = { .offset = addr };
+	if (!sym) {
+		out[0] = none;
+		return 1;
+	}
+	/* A return address is one past the call: the call itself (and its
+	 * line, and its inline chain) is at addr - 1. */
+	uint64_t lookup = return_address && addr > 0 ? addr - 1 : addr;
+	struct module *m = find_module(sym, lookup, ticks);
+	if (!m) {
+		out[0] = none;
+		return 1;
+	}
+
+	struct resolve_key key;
+	memset(&key, 0, sizeof(key));
+	key.module_id = m->id;
+	key.addr = addr;
+	key.return_address = return_address;
+	struct resolved *r;
+	HASH_FIND(hh, sym->cache, &key, sizeof(key), r);
+	if (!r) {
+		struct lt_sym_frame frames[MAX_FRAMES];
+		int n = resolve_uncached(sym, m, addr, lookup, frames, MAX_FRAMES);
+		r = malloc(sizeof(*r) + (size_t)n * sizeof(frames[0]));
+		if (!r) {
+			/* Still answer; only the caching is lost. */
+			n = n < max ? n : max;
+			memcpy(out, frames, (size_t)n * sizeof(frames[0]));
+			return n;
+		}
+		r->key = key;
+		r->nframes = n;
+		memcpy(r->frames, frames, (size_t)n * sizeof(frames[0]));
+		if (LT_HASH_ADD(sym->cache, key, sizeof(key), r) != 0) {
+			n = n < max ? n : max;
+			memcpy(out, r->frames, (size_t)n * sizeof(frames[0]));
+			free(r);
+			return n;
+		}
+	}
+	int n = r->nframes < max ? r->nframes : max;
+	memcpy(out, r->frames, (size_t)n * sizeof(out[0]));
+	return n;
+}
+
+/* "/long/absolute/path/to/src/file.c" -> "src/file.c"; else unchanged. */
+static const char *short_path(const char *path)
+{
+	if (path[0] != '/' || strlen(path) <= LONG_PATH)
+		return path;
+	const char *last = strrchr(path, '/');
+	const char *p = last;
+	while (p > path && p[-1] != '/')
+		p--;
+	return p > path ? p : last + 1;
+}
+
+const char *lt_sym_format(const struct lt_sym_frame *f, char *buf, size_t len)
+{
+	if (!buf || len == 0)
+		return buf ? buf : "";
+	if (!f) {
+		snprintf(buf, len, "??");
+		return buf;
+	}
+	const char *mod = f->module ? base_name(f->module) : NULL;
+	bool has_line = f->file && f->line > 0;
+
+	if (f->function && has_line)
+		snprintf(buf, len, "%s (%s:%d)", f->function,
+			 short_path(f->file), f->line);
+	else if (f->function && mod)
+		snprintf(buf, len, "%s (%s)", f->function, mod);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);
+	else if (mod && has_line)
+		snprintf(buf, len, "%s+0x%" PRIx64 " (%s:%d)", mod, f->offset,
+			 short_path(f->file), f->line);
+	else if (mod)
+		snprintf(buf, len, "%s+0x%" PRIx64, mod, f->offset);
+	else
+		snprintf(buf, len, "0x%" PRIx64, f->offset);
+	return buf;
+}
+
+/*
+ * Functions that allocate on their caller's behalf: a stack ending in one
+ * of them is charged to the frame that called it.  PREFIX entries match
+ * demangled C++ names with any parameter list.
+ */
+enum match { EXACT, PREFIX };
+static const struct {
+	const char *name;
+	enum match match;
+} allocator_functions[] = {
+	{ "malloc", EXACT },            { "calloc", EXACT },
+	{ "realloc", EXACT },           { "reallocarray", EXACT },
+	{ "free", EXACT },              { "cfree", EXACT },
+	{ "memalign", EXACT },          { "aligned_alloc", EXACT },
+	{ "posix_memalign", EXACT },    { "valloc", EXACT },
+	{ "pvalloc", EXACT },
+	{ "__libc_malloc", EXACT },     { "__libc_calloc", EXACT },
+	{ "__libc_realloc", EXACT },    { "__libc_free", EXACT },
+	{ "__libc_memalign", EXACT },   { "__libc_valloc", EXACT },
+	{ "__libc_pvalloc", EXACT },
+	{ "strdup", EXACT },            { "strndup", EXACT },
+	{ "__strdup", EXACT },          { "__strndup", EXACT },
+	{ "wcsdup", EXACT },
+	{ "asprintf", EXACT },          { "vasprintf", EXACT },
+	{ "__asprintf", EXACT },        { "__vasprintf", EXACT },
+	{ "getline", EXACT },           { "getdelim", EXACT },
+	{ "__getdelim", EXACT },
+	{ "open_memstream", EXACT },    { "open_wmemstream", EXACT },
+	{ "realpath", EXACT },          { "canonicalize_file_name", EXACT },
+	{ "get_current_dir_name", EXACT }, { "getcwd", EXACT },
+	{ "tempnam", EXACT },           { "scandir", EXACT },
+	{ "scandirat", EXACT },         { "backtrace_symbols", EXACT },
+	{ "operator new", PREFIX },     { "operator delete", PREFIX },
+	{ "std::allocator<", PREFIX },
+	{ "std::__new_allocator<", PREFIX },
+	{ "__gnu_cxx::new_allocator<", PREFIX },
+	{ "std::allocator_traits<", PREFIX },
+};
+
+/* Modules whose every frame is the allocator's or ours, by basename. */
+static const char *const allocator_modules[] = {
+	"libc.so", "libc-2.", "ld-linux", "ld-2.",
+	"libstdc++.so", "libc++.so", "libc++abi.so",
+	"libtrace.so",
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+bool lt_sym_is_allocator_frame(const struct lt_sym_frame *f)
+{
+	if (!f)
+		return false;
+	if (f->module) {
+		const char *mod = base_name(f->module);
+		for (size_t i = 0; i < COUNT(allocator_modules); i++)
+			if (strncmp(mod, allocator_modules[i],
+				    strlen(allocator_modules[i])) == 0)
+				return true;
+	}
+	if (f->function) {
+		for (size_t i = 0; i < COUNT(allocator_functions); i++) {
+			const char *name = allocator_functions[i].name;
+			bool hit = allocator_functions[i].match == EXACT
+				? strcmp(f->function, name) == 0
+				: strncmp(f->function, name, strlen(name)) == 0;
+			if (hit)
+				return true;
+		}
+	}
+	return false;
+}
+
+const char *lt_sym_warnings(const struct lt_symbolizer *sym)
+{
+	return sym && sym->warnings ? sym->warnings : "";
+}
