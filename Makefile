@@ -64,10 +64,10 @@ $(BUILD)/interposer/%.o: interposer/%.c $(BUILD)/.flags $(BUILD)/.deps-ok | $(BU
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(SHIM_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/libtrace.so: $(SHIM_OBJ) interposer/libtrace.map
+$(BUILD)/libtrace.so: $(SHIM_OBJ) interposer/libtrace.map Makefile
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -Wl,--version-script=interposer/libtrace.map \
-	    -Wl,-z,now -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(LDFLAGS) $(UNWIND_LIBS) -ldl -lpthread
+	    -Wl,-z,now -Wl,-z,nodelete -Wl,-z,defs -o $@ $(SHIM_OBJ) $(LDFLAGS) $(UNWIND_LIBS) -lm -ldl -lpthread
 
 # ---- the analyzer ------------------------------------------------------------
 ANA_SRC := $(wildcard analyzer/*.c)

@@ -1,0 +1,632 @@
+/*
+ * The one file that defines libc's names: the malloc family, the pthread
+ * thread life cycle, fork, the exec family, dlopen/dlclose and _exit.  Each
+ * wrapper forwards to the real function and records around it; when
+ * recording is off, re-entered or not yet possible, it only forwards.
+ * Clock rule: read before a block is released, after one is acquired.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define RET_ADDR() __builtin_return_address(0)
+
+static inline bool recording(const struct lt_thread *t)
+{
+	return lt_likely(atomic_load_explicit(&lt_state, memory_order_relaxed) == LT_ACTIVE) &&
+	       lt_likely(!t->guard);
+}
+
+/* An event seen but not recordable (re-entered from a signal handler or
+ * from code the shim itself called): counted, so the dump can say so. */
+static void lost(struct lt_thread *t, uint64_t allocs, uint64_t frees, uint64_t bytes)
+{
+	if (atomic_load_explicit(&lt_state, memory_order_relaxed) != LT_ACTIVE || !t->buf)
+		return;
+	struct lt_counts *c = &t->buf->counts;
+	c->allocs += allocs;
+	c->frees += frees;
+	c->bytes += bytes;
+	c->lost_allocs += allocs;
+	c->lost_frees += frees;
+	c->lost_bytes += bytes;
+}
+
+/* Before the shim has its real pointers: start it, or (inside start-up,
+ * for dlsym's own needs) answer from the bootstrap pool. */
+static bool not_ready(struct lt_thread *t)
+{
+	if (lt_likely(lt_real.free != NULL))
+		return false;
+	if (atomic_load(&lt_state) == LT_UNINIT)
+		lt_init();
+	return lt_real.free == NULL || t->starting;
+}
+
+/* The guard covers only the shim's own work, never the real call: libc
+ * allocates on the program's behalf inside pthread_create, dlopen and the
+ * like, and those allocations are the program's to account for. */
+static struct lt_counts *enter(struct lt_thread *t)
+{
+	t->guard++;
+	if (lt_unlikely(t->buf == NULL) && !t->exited)
+		lt_thread_begin(t, 0);
+	return lt_counts_of(t);
+}
+
+static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret)
+{
+	struct lt_counts *c = enter(t);
+
+	c->allocs++;
+	c->bytes += size;
+	if (fn == LT_FN_REALLOC || fn == LT_FN_REALLOCARRAY)
+		c->reallocs++;
+	if (lt_sampled(t, size)) {
+		uint32_t stack = lt_capture(t, ret);
+		struct lt_rec_alloc *r = lt_reserve(t, sizeof(*r));
+
+		if (r) {
+			r->head = (struct lt_rec_head){ LT_REC_ALLOC, fn, sizeof(*r), stack };
+			r->ticks = lt_ticks();
+			r->ptr = (uint64_t)(uintptr_t)p;
+			r->size = size;
+			lt_commit(t, sizeof(*r));
+		}
+	}
+	t->guard--;
+}
+
+static void record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks)
+{
+	enter(t)->frees++;
+	struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
+	if (r) {
+		r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), 0 };
+		r->ticks = ticks;
+		r->ptr = (uint64_t)(uintptr_t)p;
+		lt_commit(t, sizeof(*r));
+	}
+	t->guard--;
+}
+
+/* ---- the malloc family ------------------------------------------------------ */
+
+LT_EXPORT void *malloc(size_t size)
+{
+	struct lt_thread *t = &lt_self;
+	void *p;
+
+	if (lt_unlikely(not_ready(t)))
+		return lt_real.malloc && !t->starting ? lt_real.malloc(size) : lt_boot_alloc(size);
+	if (!recording(t)) {
+		p = lt_real.malloc(size);
+		if (p && t->guard)
+			lost(t, 1, 0, size);
+		return p;
+	}
+	p = lt_real.malloc(size);
+	if (p)
+		record_alloc(t, LT_FN_MALLOC, p, size, RET_ADDR());
+	return p;
+}
+
+LT_EXPORT void *calloc(size_t n, size_t size)
+{
+	struct lt_thread *t = &lt_self;
+	void *p;
+
+	if (lt_unlikely(not_ready(t))) {
+		if (lt_real.calloc && !t->starting)
+			return lt_real.calloc(n, size);
+		/* dlsym's own calloc: static, already zero. */
+		return size && n > SIZE_MAX / size ? NULL : lt_boot_alloc(n * size);
+	}
+	if (!recording(t)) {
+		p = lt_real.calloc(n, size);
+		if (p && t->guard)
+			lost(t, 1, 0, (uint64_t)n * size);
+		return p;
+	}
+	p = lt_real.calloc(n, size);
+	if (p)
+		record_alloc(t, LT_FN_CALLOC, p, (uint64_t)n * size, RET_ADDR());
+	return p;
+}
+
+LT_EXPORT void free(void *p)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (!p || lt_unlikely(lt_boot_owns(p)))
+		return;
+	if (lt_unlikely(not_ready(t)))
+		return;   /* nothing real was handed out before start-up */
+	if (!recording(t)) {
+		if (t->guard)
+			lost(t, 0, 1, 0);
+		lt_real.free(p);
+		return;
+	}
+	record_free(t, LT_FN_FREE, p, lt_ticks());
+	lt_real.free(p);
+}
+
+/* realloc and reallocarray share this; size is what the caller asked for. */
+static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t nmemb,
+			size_t size, void *ret)
+{
+	uint64_t bytes = (uint64_t)nmemb * size;
+	void *p;
+
+	if (lt_unlikely(old && lt_boot_owns(old))) {
+		/* A start-up block grows: move it to the real allocator. */
+		size_t have = lt_boot_size(old);
+
+		if (nmemb && size > SIZE_MAX / nmemb)
+			return NULL;
+		p = malloc(nmemb * size);
+		if (p)
+			memcpy(p, old, have < nmemb * size ? have : nmemb * size);
+		return p;
+	}
+	if (!recording(t)) {
+		p = fn == LT_FN_REALLOC ? lt_real.realloc(old, size)
+					: lt_real.reallocarray(old, nmemb, size);
+		if (t->guard && (p || (old && !bytes)))
+			lost(t, p ? 1 : 0, old ? 1 : 0, p ? bytes : 0);
+		return p;
+	}
+	uint64_t before = lt_ticks();
+	p = fn == LT_FN_REALLOC ? lt_real.realloc(old, size)
+				: lt_real.reallocarray(old, nmemb, size);
+	if (!old) {
+		if (p)
+			record_alloc(t, fn, p, bytes, ret);
+	} else if (p) {
+		struct lt_counts *c = enter(t);
+
+		c->allocs++;
+		c->reallocs++;
+		c->bytes += bytes;
+		if (lt_sampled(t, bytes)) {
+			uint32_t stack = lt_capture(t, ret);
+			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));
+
+			if (r) {
+				r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), stack };
+				r->ticks_before = before;
+				r->ticks = lt_ticks();
+				r->old_ptr = (uint64_t)(uintptr_t)old;
+				r->new_ptr = (uint64_t)(uintptr_t)p;
+				r->size = bytes;
+				lt_commit(t, sizeof(*r));
+			}
+		} else {
+			/* Not sampled: the old block still goes away.  Sampled dumps
+			 * take their totals from the trailer, so this free is not
+			 * double-counted there. */
+			struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
+
+			if (r) {
+				r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), 0 };
+				r->ticks = before;
+				r->ptr = (uint64_t)(uintptr_t)old;
+				lt_commit(t, sizeof(*r));
+			}
+		}
+		t->guard--;
+	} else if (!bytes) {
+		/* realloc(p, 0) freed p and returned NULL (glibc). */
+		record_free(t, fn, old, before);
+	}
+	return p;
+}
+
+LT_EXPORT void *realloc(void *old, size_t size)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t))) {
+		if (lt_real.realloc && !t->starting && !(old && lt_boot_owns(old)))
+			return lt_real.realloc(old, size);
+		void *p = lt_boot_alloc(size);
+		if (p && old)
+			memcpy(p, old, lt_boot_size(old) < size ? lt_boot_size(old) : size);
+		return p;
+	}
+	return do_realloc(t, LT_FN_REALLOC, old, 1, size, RET_ADDR());
+}
+
+LT_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t)) || !lt_real.reallocarray) {
+		if (nmemb && size > SIZE_MAX / nmemb) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return realloc(old, nmemb * size);
+	}
+	return do_realloc(t, LT_FN_REALLOCARRAY, old, nmemb, size, RET_ADDR());
+}
+
+/* The aligned allocators differ only in how they call the real one. */
+#define ALIGNED_WRAPPER(decl, fn_id, call, bytes)                            \
+	decl                                                                 \
+	{                                                                    \
+		struct lt_thread *t = &lt_self;                              \
+		void *p;                                                     \
+		if (lt_unlikely(not_ready(t)))                               \
+			return NULL;                                         \
+		if (!recording(t)) {                                         \
+			p = call;                                            \
+			if (p && t->guard)                                   \
+				lost(t, 1, 0, bytes);                        \
+			return p;                                            \
+		}                                                            \
+		p = call;                                                    \
+		if (p)                                                       \
+			record_alloc(t, fn_id, p, bytes, RET_ADDR());        \
+		return p;                                                    \
+	}
+
+ALIGNED_WRAPPER(LT_EXPORT void *aligned_alloc(size_t align, size_t size),
+		LT_FN_ALIGNED_ALLOC, lt_real.aligned_alloc(align, size), size)
+ALIGNED_WRAPPER(LT_EXPORT void *memalign(size_t align, size_t size),
+		LT_FN_MEMALIGN, lt_real.memalign(align, size), size)
+ALIGNED_WRAPPER(LT_EXPORT void *valloc(size_t size),
+		LT_FN_VALLOC, lt_real.valloc(size), size)
+ALIGNED_WRAPPER(LT_EXPORT void *pvalloc(size_t size),
+		LT_FN_PVALLOC, lt_real.pvalloc(size), size)
+
+LT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	struct lt_thread *t = &lt_self;
+	int rc;
+
+	if (lt_unlikely(not_ready(t)))
+		return ENOMEM;
+	if (!recording(t)) {
+		rc = lt_real.posix_memalign(out, align, size);
+		if (!rc && t->guard)
+			lost(t, 1, 0, size);
+		return rc;
+	}
+	rc = lt_real.posix_memalign(out, align, size);
+	if (!rc)
+		record_alloc(t, LT_FN_POSIX_MEMALIGN, *out, size, RET_ADDR());
+	return rc;
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+struct start_args {
+	void *(*start)(void *);
+	void *arg;
+	uint32_t serial;
+};
+
+static void *thread_trampoline(void *p)
+{
+	struct start_args a = *(struct start_args *)p;
+	struct lt_thread *t = &lt_self;
+
+	lt_real.free(p);
+	t->guard++;
+	lt_thread_begin(t, a.serial);
+	t->guard--;
+	void *ret = a.start(a.arg);
+	t->exit_how = LT_EXIT_RETURN;
+	return ret;
+}
+
+static void record_thread_op(struct lt_thread *t, uint8_t type, uint8_t how,
+			     uint64_t ticks, pthread_t target)
+{
+	struct lt_rec_thread_op *r = lt_reserve(t, sizeof(*r));
+
+	if (!r)
+		return;
+	r->head = (struct lt_rec_head){ type, how, sizeof(*r), 0 };
+	r->ticks = ticks;
+	r->target = (uint64_t)target;
+	lt_commit(t, sizeof(*r));
+}
+
+LT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
+			     void *(*start)(void *), void *restrict arg)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t)) || !recording(t))
+		return lt_real.pthread_create(th, attr, start, arg);
+
+	struct start_args *a = lt_real.malloc(sizeof(*a));
+	if (!a)
+		return lt_real.pthread_create(th, attr, start, arg);
+	int detached = PTHREAD_CREATE_JOINABLE;
+	if (attr)
+		pthread_attr_getdetachstate(attr, &detached);
+	uint32_t child = lt_thread_new_serial();
+	*a = (struct start_args){ start, arg, child };
+	enter(t);
+	uint32_t stack = lt_capture(t, RET_ADDR());
+	t->guard--;
+	uint64_t before = lt_ticks();
+	/* Not guarded: libc allocates the new thread's TLS for the program. */
+	int rc = lt_real.pthread_create(th, attr, thread_trampoline, a);
+	if (rc) {
+		lt_real.free(a);
+	} else {
+		struct lt_rec_thread_create *r;
+
+		enter(t)->threads++;
+		r = lt_reserve(t, sizeof(*r));
+		if (r) {
+			r->head = (struct lt_rec_head){ LT_REC_THREAD_CREATE,
+				detached == PTHREAD_CREATE_DETACHED ? LT_CREATE_DETACHED : 0,
+				sizeof(*r), stack };
+			r->ticks = before;
+			r->child = child;   /* a belongs to the child now */
+			r->start_routine = (uint64_t)(uintptr_t)start;
+			lt_commit(t, sizeof(*r));
+		}
+	}
+	t->guard--;
+	return rc;
+}
+
+LT_EXPORT void pthread_exit(void *ret)
+{
+	lt_self.exit_how = LT_EXIT_PTHREAD;
+	lt_real.pthread_exit(ret);
+}
+
+#define JOIN_WRAPPER(decl, how, call)                                        \
+	decl                                                                 \
+	{                                                                    \
+		struct lt_thread *t = &lt_self;                              \
+		if (lt_unlikely(not_ready(t)) || !recording(t))              \
+			return call;                                         \
+		uint64_t before = lt_ticks();                                \
+		int rc = call;                                               \
+		if (rc == 0 && recording(t)) {                               \
+			t->guard++;                                          \
+			record_thread_op(t, LT_REC_THREAD_JOIN, how, before, th); \
+			t->guard--;                                          \
+		}                                                            \
+		return rc;                                                   \
+	}
+
+JOIN_WRAPPER(LT_EXPORT int pthread_join(pthread_t th, void **ret),
+	     LT_JOIN_JOIN, lt_real.pthread_join(th, ret))
+JOIN_WRAPPER(LT_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret),
+	     LT_JOIN_TRY, lt_real.pthread_tryjoin_np(th, ret))
+JOIN_WRAPPER(LT_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret,
+						 const struct timespec *abstime),
+	     LT_JOIN_TIMED, lt_real.pthread_timedjoin_np(th, ret, abstime))
+
+LT_EXPORT int pthread_detach(pthread_t th)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t)) || !recording(t))
+		return lt_real.pthread_detach(th);
+	uint64_t before = lt_ticks();
+	int rc = lt_real.pthread_detach(th);
+	if (rc == 0 && recording(t)) {
+		t->guard++;
+		record_thread_op(t, LT_REC_THREAD_DETACH, 0, before, th);
+		t->guard--;
+	}
+	return rc;
+}
+
+LT_EXPORT int pthread_cancel(pthread_t th)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t)) || !recording(t))
+		return lt_real.pthread_cancel(th);
+	uint64_t before = lt_ticks();
+	int rc = lt_real.pthread_cancel(th);
+	if (rc == 0 && recording(t)) {
+		t->guard++;
+		record_thread_op(t, LT_REC_THREAD_CANCEL, 0, before, th);
+		t->guard--;
+	}
+	return rc;
+}
+
+LT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t)) || !lt_real.pthread_setname_np)
+		return ENOSYS;
+	int rc = lt_real.pthread_setname_np(th, name);
+	if (rc == 0 && recording(t)) {
+		t->guard++;
+		struct lt_rec_thread_name *r = lt_reserve(t, sizeof(*r));
+		if (r) {
+			memset(r, 0, sizeof(*r));
+			r->head = (struct lt_rec_head){ LT_REC_THREAD_NAME, 0, sizeof(*r), 0 };
+			r->ticks = lt_ticks();
+			r->target = pthread_equal(th, pthread_self()) ? 0 : (uint64_t)th;
+			strncpy(r->name, name, sizeof(r->name) - 1);
+			lt_commit(t, sizeof(*r));
+		}
+		t->guard--;
+	}
+	return rc;
+}
+
+/* ---- processes ---------------------------------------------------------------- */
+
+LT_EXPORT pid_t fork(void)
+{
+	struct lt_thread *t = &lt_self;
+
+	if (lt_unlikely(not_ready(t)))
+		return lt_real.fork ? lt_real.fork() : -1;
+	bool traced = recording(t);
+	pid_t pid = lt_real.fork();
+
+	if (pid == 0 && traced)
+		lt_fork_child();
+	else if (pid > 0 && traced)
+		lt_fork_parent(pid);
+	return pid;
+}
+
+LT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	lt_before_exec(path);
+	int rc = lt_real.execve(path, argv, envp);
+	lt_after_exec_failed();
+	return rc;
+}
+
+LT_EXPORT int execv(const char *path, char *const argv[])
+{
+	lt_before_exec(path);
+	int rc = lt_real.execv(path, argv);
+	lt_after_exec_failed();
+	return rc;
+}
+
+LT_EXPORT int execvp(const char *file, char *const argv[])
+{
+	lt_before_exec(file);
+	int rc = lt_real.execvp(file, argv);
+	lt_after_exec_failed();
+	return rc;
+}
+
+LT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	if (!lt_real.execvpe) {
+		errno = ENOSYS;
+		return -1;
+	}
+	lt_before_exec(file);
+	int rc = lt_real.execvpe(file, argv, envp);
+	lt_after_exec_failed();
+	return rc;
+}
+
+LT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	if (!lt_real.fexecve) {
+		errno = ENOSYS;
+		return -1;
+	}
+	lt_before_exec("(fexecve)");
+	int rc = lt_real.fexecve(fd, argv, envp);
+	lt_after_exec_failed();
+	return rc;
+}
+
+/* execl and friends: collect the variadic arguments into an argv on the
+ * stack (no malloc: the shim may be tracing this very call's caller). */
+#define MAX_EXECL_ARGS 4096
+
+static int collect_args(const char *arg0, va_list ap, char **argv, char ***envp)
+{
+	int n = 0;
+
+	argv[n++] = (char *)arg0;
+	while (argv[n - 1]) {
+		if (n == MAX_EXECL_ARGS) {
+			errno = E2BIG;
+			return -1;
+		}
+		argv[n++] = va_arg(ap, char *);
+	}
+	if (envp)
+		*envp = va_arg(ap, char **);
+	return 0;
+}
+
+LT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char *argv[MAX_EXECL_ARGS];
+	va_list ap;
+
+	va_start(ap, arg);
+	int rc = collect_args(arg, ap, argv, NULL);
+	va_end(ap);
+	return rc ? rc : execv(path, argv);
+}
+
+LT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[MAX_EXECL_ARGS];
+	va_list ap;
+
+	va_start(ap, arg);
+	int rc = collect_args(arg, ap, argv, NULL);
+	va_end(ap);
+	return rc ? rc : execvp(file, argv);
+}
+
+LT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *argv[MAX_EXECL_ARGS];
+	char **envp;
+	va_list ap;
+
+	va_start(ap, arg);
+	int rc = collect_args(arg, ap, argv, &envp);
+	va_end(ap);
+	return rc ? rc : execve(path, argv, envp);
+}
+
+LT_EXPORT void _exit(int status)
+{
+	lt_finish(LT_END_UEXIT, status);
+	lt_real.exit_(status);
+}
+
+LT_EXPORT void _Exit(int status)
+{
+	lt_finish(LT_END_UEXIT, status);
+	lt_real.Exit_(status);
+}
+
+/* ---- modules ---------------------------------------------------------------- */
+
+LT_EXPORT void *dlopen(const char *file, int mode)
+{
+	struct lt_thread *t = &lt_self;
+	void *h = lt_real.dlopen(file, mode);
+
+	if (h && recording(t)) {
+		t->guard++;
+		lt_modules_refresh(false);
+		t->guard--;
+	}
+	return h;
+}
+
+LT_EXPORT int dlclose(void *handle)
+{
+	struct lt_thread *t = &lt_self;
+	int rc = lt_real.dlclose(handle);
+
+	if (rc == 0 && recording(t)) {
+		t->guard++;
+		lt_modules_refresh(false);
+		t->guard--;
+	}
+	return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * The one file that calls dlsym: finds the next definition of every function
+ * the shim wraps.  While it runs, dlsym's own calloc is answered from a small
+ * static pool, which free() recognises and never hands to the allocator.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+
+#include "shim.h"
+
+struct lt_real lt_real;
+
+#define BOOT_POOL_BYTES (64u * 1024)
+static char boot_pool[BOOT_POOL_BYTES] __attribute__((aligned(16)));
+static _Atomic size_t boot_used;
+
+/* Each pool block is preceded by 16 bytes holding its size. */
+void *lt_boot_alloc(size_t size)
+{
+	size_t need = ((size + 15) & ~(size_t)15) + 16;
+	size_t off = atomic_fetch_add(&boot_used, need);
+
+	if (off + need > BOOT_POOL_BYTES)
+		return NULL;
+	*(size_t *)(boot_pool + off) = size;
+	return boot_pool + off + 16;
+}
+
+bool lt_boot_owns(const void *p)
+{
+	return (const char *)p >= boot_pool && (const char *)p < boot_pool + BOOT_POOL_BYTES;
+}
+
+size_t lt_boot_size(const void *p)
+{
+	return *(const size_t *)((const char *)p - 16);
+}
+
+static const struct real_sym {
+	const char *name;
+	size_t      offset;
+	bool        required;
+} real_syms[] = {
+#define SYM(field, name, req) { name, offsetof(struct lt_real, field), req }
+	SYM(malloc, "malloc", true),
+	SYM(calloc, "calloc", true),
+	SYM(realloc, "realloc", true),
+	SYM(reallocarray, "reallocarray", false),
+	SYM(free, "free", true),
+	SYM(posix_memalign, "posix_memalign", false),
+	SYM(aligned_alloc, "aligned_alloc", false),
+	SYM(memalign, "memalign", false),
+	SYM(valloc, "valloc", false),
+	SYM(pvalloc, "pvalloc", false),
+	SYM(pthread_create, "pthread_create", true),
+	SYM(pthread_exit, "pthread_exit", true),
+	SYM(pthread_join, "pthread_join", true),
+	SYM(pthread_tryjoin_np, "pthread_tryjoin_np", false),
+	SYM(pthread_timedjoin_np, "pthread_timedjoin_np", false),
+	SYM(pthread_detach, "pthread_detach", true),
+	SYM(pthread_cancel, "pthread_cancel", true),
+	SYM(pthread_setname_np, "pthread_setname_np", false),
+	SYM(fork, "fork", true),
+	SYM(execve, "execve", true),
+	SYM(execv, "execv", true),
+	SYM(execvp, "execvp", true),
+	SYM(execvpe, "execvpe", false),
+	SYM(fexecve, "fexecve", false),
+	SYM(dlopen, "dlopen", true),
+	SYM(dlclose, "dlclose", true),
+	SYM(exit_, "_exit", true),
+	SYM(Exit_, "_Exit", true),
+#undef SYM
+};
+
+int lt_real_resolve(void)
+{
+	for (size_t i = 0; i < sizeof(real_syms) / sizeof(real_syms[0]); i++) {
+		void *fn = dlsym(RTLD_NEXT, real_syms[i].name);
+
+		if (!fn && real_syms[i].required) {
+			lt_log("cannot find the real ", real_syms[i].name, "; tracing disabled");
+			return -ENOENT;
+		}
+		memcpy((char *)&lt_real + real_syms[i].offset, &fn, sizeof(fn));
+	}
+	return 0;
+}

@@ -1,0 +1,194 @@
+/*
+ * Internal interface of the interposer, grouped by the file that owns each
+ * part.  Everything here runs inside someone else's process: no malloc, no
+ * stdio, no exit; errors go to lt_disable().
+ */
+#ifndef LT_SHIM_H
+#define LT_SHIM_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "libtrace/dump.h"
+
+#define LT_HIDDEN   __attribute__((visibility("hidden")))
+#define LT_EXPORT   __attribute__((visibility("default")))
+#define LT_NOINLINE __attribute__((noinline))
+#define lt_likely(x)   __builtin_expect(!!(x), 1)
+#define lt_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* "Cannot happen" checks: one line through write(2), then abort. */
+#define lt_assert(cond) \
+	do { if (lt_unlikely(!(cond))) lt_assert_fail(#cond, __FILE__, __LINE__); } while (0)
+LT_HIDDEN void lt_assert_fail(const char *what, const char *file, int line)
+	__attribute__((noreturn));
+
+/* ---- options.c: LIBTRACE_* read once, from one table ---------------------- */
+struct lt_options {
+	char     output[512];       /* LIBTRACE_OUTPUT template */
+	uint32_t depth;             /* LIBTRACE_DEPTH, 1..LT_MAX_DEPTH */
+	uint64_t sample;            /* LIBTRACE_SAMPLE mean bytes, 0 = exact */
+	bool     follow;            /* LIBTRACE_FOLLOW */
+	int      snapshot_signal;   /* LIBTRACE_SNAPSHOT_SIGNAL, 0 = off */
+	bool     quiet;             /* LIBTRACE_QUIET */
+	char     run_log[512];      /* LIBTRACE_RUN_LOG (set by `libtrace run`) */
+};
+#define LT_MAX_DEPTH 256
+LT_HIDDEN extern struct lt_options lt_opt;
+/* Returns 0, or -EINVAL with the offending variable named through lt_log. */
+LT_HIDDEN int lt_options_load(void);
+
+/* ---- log.c: the one place that writes to stderr --------------------------- */
+LT_HIDDEN void lt_log(const char *a, const char *b, const char *c);
+LT_HIDDEN char *lt_fmt_u64(char *end, uint64_t v);  /* digits ending at end */
+
+/* ---- clock.h -------------------------------------------------------------- */
+#include "clock.h"
+
+/* ---- arena.c: memory that never comes from malloc ------------------------- */
+/* Returns zeroed memory of size bytes from a private mmap, or NULL. */
+LT_HIDDEN void *lt_arena_alloc(size_t size);
+LT_HIDDEN void *lt_os_map(size_t size);     /* MAP_NORESERVE, or NULL */
+
+/* ---- real.c: the one file that calls dlsym -------------------------------- */
+struct lt_real {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	void  (*free)(void *);
+	int   (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	int   (*pthread_create)(void *, const void *, void *(*)(void *), void *);
+	void  (*pthread_exit)(void *) __attribute__((noreturn));
+	int   (*pthread_join)(unsigned long, void **);
+	int   (*pthread_tryjoin_np)(unsigned long, void **);
+	int   (*pthread_timedjoin_np)(unsigned long, void **, const void *);
+	int   (*pthread_detach)(unsigned long);
+	int   (*pthread_cancel)(unsigned long);
+	int   (*pthread_setname_np)(unsigned long, const char *);
+	pid_t (*fork)(void);
+	int   (*execve)(const char *, char *const[], char *const[]);
+	int   (*execv)(const char *, char *const[]);
+	int   (*execvp)(const char *, char *const[]);
+	int   (*execvpe)(const char *, char *const[], char *const[]);
+	int   (*fexecve)(int, char *const[], char *const[]);
+	void *(*dlopen)(const char *, int);
+	int   (*dlclose)(void *);
+	void  (*exit_)(int) __attribute__((noreturn));
+	void  (*Exit_)(int) __attribute__((noreturn));
+};
+LT_HIDDEN extern struct lt_real lt_real;
+/* Resolves every pointer above; 0 or -ENOENT (a missing one is named). */
+LT_HIDDEN int lt_real_resolve(void);
+/* The bootstrap pool that answers dlsym's own calloc during resolution. */
+LT_HIDDEN void *lt_boot_alloc(size_t size);
+LT_HIDDEN bool lt_boot_owns(const void *p);
+LT_HIDDEN size_t lt_boot_size(const void *p);
+
+/* ---- writer.c: per-thread buffers, chunks, the dump file ------------------ */
+#define LT_BUF_BYTES (64u * 1024 - 256)
+
+struct lt_counts {
+	uint64_t allocs, frees, reallocs, bytes, threads;
+	uint64_t lost_allocs, lost_frees, lost_bytes;
+};
+
+struct lt_buf {
+	_Atomic uint32_t head;      /* bytes the producer committed */
+	uint32_t         tail;      /* bytes written out (consumer lock held) */
+	_Atomic int      consumer;  /* 1 while someone writes this buffer out */
+	_Atomic int      owned;     /* 1 while a thread records into it */
+	uint32_t         thread;    /* serial of the owning thread */
+	uint32_t         seq;       /* chunks written for that thread */
+	struct lt_counts counts;    /* the owner's events, for the trailer */
+	struct lt_buf   *next_all;  /* every buffer ever made, never unlinked */
+	struct lt_buf   *next_free;
+	uint8_t          data[LT_BUF_BYTES] __attribute__((aligned(8)));
+};
+
+/* Open the dump named by the template; 0 or -errno (already logged). */
+LT_HIDDEN int lt_writer_open(uint32_t flags, const char *parent_dump);
+LT_HIDDEN const char *lt_writer_path(void);
+LT_HIDDEN struct lt_buf *lt_buf_acquire(uint32_t thread);
+LT_HIDDEN void lt_buf_release(struct lt_buf *b, uint32_t *seq_out);
+/* Write out what b holds.  owner: the caller is b's producer. */
+LT_HIDDEN void lt_buf_flush(struct lt_buf *b, bool owner);
+/* Write every buffer out (exit, exec, snapshot, fatal signal). */
+LT_HIDDEN void lt_writer_flush_all(void);
+/* Write one chunk directly (threads past their exit, the trailer). */
+LT_HIDDEN void lt_writer_direct(uint32_t thread, uint32_t *seq, const void *p,
+				size_t len);
+LT_HIDDEN void lt_writer_sum(struct lt_counts *out);
+LT_HIDDEN void lt_writer_add_retired(const struct lt_counts *c);
+LT_HIDDEN uint64_t lt_writer_chunks(void);
+LT_HIDDEN void lt_writer_close(void);
+/* In a forked child: forget the parent's buffers and file. */
+LT_HIDDEN void lt_writer_after_fork(struct lt_buf *keep);
+
+/* ---- stacks.c: the process-wide table of interned stacks ------------------ */
+LT_HIDDEN int lt_stacks_init(void);
+/* Returns the id of frames[0..n), defining it in b's stream when this dump
+ * has not seen it yet; LT_STACK_NONE when the table is full. */
+LT_HIDDEN uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n);
+LT_HIDDEN void lt_stacks_new_dump(void);   /* after fork: ids are re-emitted */
+LT_HIDDEN uint64_t lt_stacks_defined(void);
+
+/* ---- unwind.c: the one file that includes libunwind.h --------------------- */
+LT_HIDDEN void lt_unwind_init(void);
+/* Fills frames[] with the return addresses above the frame whose return
+ * address is ret (the intercepted call's caller first); returns how many. */
+LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);
+
+/* ---- modules.c: the module map -------------------------------------------- */
+/* Emit LT_REC_MODULE / LT_REC_MODULE_UNLOAD for what changed since the last
+ * call (everything, when all is true). */
+LT_HIDDEN void lt_modules_refresh(bool all);
+LT_HIDDEN const char *lt_exe_path(void);
+
+/* ---- core.c: thread state, life cycle, recording -------------------------- */
+/* DRAINING: the process is ending; wrappers forward, the writer still writes. */
+enum lt_state { LT_UNINIT, LT_STARTING, LT_ACTIVE, LT_DRAINING, LT_OFF };
+LT_HIDDEN extern _Atomic int lt_state;
+
+struct lt_thread {
+	struct lt_buf *buf;
+	uint32_t serial;        /* 0 until the thread first records */
+	uint32_t direct_seq;    /* chunk seq once the buffer is given back */
+	int      guard;         /* > 0 while inside the shim's recording */
+	uint8_t  exited;        /* thread-exit recorded; records go direct */
+	uint8_t  exit_how;      /* enum lt_thread_exit_how, set by wrappers */
+	uint8_t  starting;      /* this thread is running lt_init */
+	int64_t  sample_left;   /* bytes until the next sample */
+	uint64_t lost_said[3];  /* lost allocs, frees, bytes already recorded */
+	uint64_t rng;
+	struct lt_counts direct_counts;
+};
+LT_HIDDEN extern __thread struct lt_thread lt_self;
+
+LT_HIDDEN void lt_init(void);
+LT_HIDDEN void lt_disable(const char *reason, const char *detail);
+/* Reserve len bytes in the calling thread's stream; commit after filling.
+ * Returns NULL when recording is off for this thread. */
+LT_HIDDEN void *lt_reserve(struct lt_thread *t, size_t len);
+LT_HIDDEN void lt_commit(struct lt_thread *t, size_t len);
+LT_HIDDEN struct lt_counts *lt_counts_of(struct lt_thread *t);
+LT_HIDDEN uint32_t lt_capture(struct lt_thread *t, void *ret);
+LT_HIDDEN bool lt_sampled(struct lt_thread *t, uint64_t size);
+LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
+LT_HIDDEN uint32_t lt_thread_new_serial(void);
+LT_HIDDEN void lt_finish(enum lt_end_reason why, int code);
+LT_HIDDEN void lt_before_exec(const char *path);
+LT_HIDDEN void lt_after_exec_failed(void);
+LT_HIDDEN void lt_fork_parent(pid_t child);
+LT_HIDDEN void lt_fork_child(void);
+LT_HIDDEN void lt_snapshot(void);
+
+#endif /* LT_SHIM_H */

@@ -1,0 +1,116 @@
+/*
+ * The process-wide table of interned stacks: each distinct call stack gets
+ * an id and is written to the dump once.  Lock-free: lookups are loads,
+ * insertion is one compare-and-swap on a slot; entries are immutable once
+ * published and live in the arena.  Never allocates with malloc.
+ */
+#include <string.h>
+
+#include "shim.h"
+
+struct stack_entry {
+	uint64_t         hash;
+	uint32_t         id;
+	uint32_t         depth;
+	_Atomic uint32_t dump_gen;   /* the dump that has seen its definition */
+	uint32_t         pad;
+	uint64_t         frames[];
+};
+
+#define SLOT_BITS 22                         /* 4 Mi slots, 32 MiB reserved */
+#define SLOT_COUNT (1u << SLOT_BITS)
+#define SLOT_LIMIT (SLOT_COUNT / 4 * 3)      /* keep probes short */
+
+static _Atomic(struct stack_entry *) *slots;
+static _Atomic uint32_t next_id = 1;
+static _Atomic uint32_t dump_gen = 1;
+static _Atomic uint64_t defined;
+
+int lt_stacks_init(void)
+{
+	slots = lt_os_map(sizeof(*slots) * SLOT_COUNT);
+	return slots ? 0 : -1;
+}
+
+void lt_stacks_new_dump(void)
+{
+	atomic_fetch_add(&dump_gen, 1);
+	atomic_store(&defined, 0);
+}
+
+uint64_t lt_stacks_defined(void)
+{
+	return atomic_load(&defined);
+}
+
+static uint64_t hash_frames(const uint64_t *f, uint32_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= f[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h | 1;
+}
+
+static void emit_definition(const struct stack_entry *e)
+{
+	size_t len = sizeof(struct lt_rec_stack) + e->depth * sizeof(uint64_t);
+	struct lt_rec_stack *r = lt_reserve(&lt_self, len);
+
+	if (!r)
+		return;
+	r->head = (struct lt_rec_head){ LT_REC_STACK, 0, (uint16_t)len, e->id };
+	memcpy(r->frames, e->frames, e->depth * sizeof(uint64_t));
+	lt_commit(&lt_self, len);
+	atomic_fetch_add_explicit(&defined, 1, memory_order_relaxed);
+}
+
+/* Make sure this dump defines e before the caller's record uses it. */
+static uint32_t use(struct stack_entry *e)
+{
+	uint32_t gen = atomic_load_explicit(&dump_gen, memory_order_relaxed);
+	uint32_t seen = atomic_load_explicit(&e->dump_gen, memory_order_relaxed);
+
+	if (lt_unlikely(seen != gen) &&
+	    atomic_compare_exchange_strong(&e->dump_gen, &seen, gen))
+		emit_definition(e);
+	return e->id;
+}
+
+uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
+{
+	uint64_t h = hash_frames(frames, n);
+	struct stack_entry *mine = NULL;
+
+	for (uint32_t i = 0, idx = (uint32_t)h & (SLOT_COUNT - 1); i < SLOT_COUNT;
+	     i++, idx = (idx + 1) & (SLOT_COUNT - 1)) {
+		struct stack_entry *e = atomic_load_explicit(&slots[idx], memory_order_acquire);
+
+		if (!e) {
+			if (!mine) {
+				if (atomic_load_explicit(&next_id, memory_order_relaxed) > SLOT_LIMIT)
+					return LT_STACK_NONE;
+				mine = lt_arena_alloc(sizeof(*mine) + n * sizeof(uint64_t));
+				if (!mine)
+					return LT_STACK_NONE;
+				mine->hash = h;
+				mine->depth = n;
+				memcpy(mine->frames, frames, n * sizeof(uint64_t));
+				mine->id = atomic_fetch_add(&next_id, 1);
+				atomic_store_explicit(&mine->dump_gen,
+					atomic_load(&dump_gen) - 1, memory_order_relaxed);
+			}
+			if (atomic_compare_exchange_strong_explicit(&slots[idx], &e, mine,
+					memory_order_acq_rel, memory_order_acquire))
+				return use(mine);
+			/* Lost the race for this slot: e is the winner; compare it. */
+		}
+		if (e->hash == h && e->depth == n &&
+		    !memcmp(e->frames, frames, n * sizeof(uint64_t)))
+			return use(e);   /* a lost "mine" stays in the arena, unused */
+	}
+	return LT_STACK_NONE;
+}

@@ -1,0 +1,44 @@
+/*
+ * The one file that includes libunwind.h: captures the caller's stack as
+ * return addresses.  unw_backtrace with libunwind's per-thread cache is the
+ * fast path; it must not call malloc (the recursion guard catches it if a
+ * libunwind version does).
+ */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "shim.h"
+
+void lt_unwind_init(void)
+{
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
+uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max)
+{
+	void *raw[LT_MAX_DEPTH + 8];
+	int n = unw_backtrace(raw, (int)(max + 8));
+	int start = -1;
+
+	/* Skip the shim's own frames: start at the intercepted call's return
+	 * address, which the wrapper passed in. */
+	for (int i = 0; i < n && i < 8; i++) {
+		if (raw[i] == ret) {
+			start = i;
+			break;
+		}
+	}
+	if (start < 0) {
+		/* The compiler reshaped the wrapper: fall back to the usual depth
+		 * of wrapper -> lt_capture -> lt_unwind, with ret in front. */
+		frames[0] = (uint64_t)(uintptr_t)ret;
+		uint32_t count = 1;
+		for (int i = 4; i < n && count < max; i++)
+			frames[count++] = (uint64_t)(uintptr_t)raw[i];
+		return count;
+	}
+	uint32_t count = 0;
+	for (int i = start; i < n && count < max; i++)
+		frames[count++] = (uint64_t)(uintptr_t)raw[i];
+	return count;
+}
