@@ -1,0 +1,1 @@
+$(BUILD)/tests/test_fmt: $(BUILD)/analyzer/fmt.o
