@@ -87,7 +87,7 @@ $(BUILD)/libtrace: $(ANA_OBJ)
 # call sites the tests name.
 SAMPLE_SRC := $(wildcard samples/*.c)
 SAMPLE_BIN := $(SAMPLE_SRC:samples/%.c=$(BUILD)/samples/%)
-SAMPLE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-inline -pthread
+SAMPLE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-inline -fno-builtin -pthread
 
 samples: $(SAMPLE_BIN)
 $(BUILD)/samples/%: samples/%.c $(BUILD)/.flags | $(BUILD)/samples

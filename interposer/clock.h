@@ -26,7 +26,7 @@ static inline uint64_t lt_ticks(void)
 	if (lt_likely(lt_clock_kind == LT_CLOCK_TSC)) {
 		uint32_t lo, hi;
 
-		__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+		__asm__ __volatile__("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
 		return ((uint64_t)hi << 32) | lo;
 	}
 #endif
