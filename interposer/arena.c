@@ -47,3 +47,11 @@ void *lt_arena_alloc(size_t size)
 	atomic_flag_clear_explicit(&arena_lock, memory_order_release);
 	return p;
 }
+
+void lt_arena_after_fork(void)
+{
+	/* The thread that held the lock is gone and may have left cur and end
+	 * half-updated: start the child on a fresh chunk. */
+	arena_cur = arena_end = NULL;
+	atomic_flag_clear(&arena_lock);
+}

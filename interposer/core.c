@@ -442,6 +442,8 @@ void lt_fork_child(void)
 	struct lt_thread *t = &lt_self;
 
 	traced_pid = getpid();
+	lt_arena_after_fork();
+	lt_modules_after_fork();
 	strncpy(parent, lt_writer_path(), sizeof(parent) - 1);
 	parent[sizeof(parent) - 1] = '\0';
 	lt_writer_after_fork(t->buf);

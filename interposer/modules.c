@@ -160,3 +160,11 @@ void lt_modules_refresh(bool all)
 	}
 	atomic_flag_clear_explicit(&scan_lock, memory_order_release);
 }
+
+void lt_modules_after_fork(void)
+{
+	/* The child rescans everything; a scan another thread was in the
+	 * middle of at fork is forgotten with its lock. */
+	known_count = 0;
+	atomic_flag_clear(&scan_lock);
+}

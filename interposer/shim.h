@@ -53,6 +53,8 @@ LT_HIDDEN char *lt_fmt_u64(char *end, uint64_t v);  /* digits ending at end */
 /* Returns zeroed memory of size bytes from a private mmap, or NULL. */
 LT_HIDDEN void *lt_arena_alloc(size_t size);
 LT_HIDDEN void *lt_os_map(size_t size);     /* MAP_NORESERVE, or NULL */
+/* In a forked child: a lock another thread held at fork is dropped. */
+LT_HIDDEN void lt_arena_after_fork(void);
 
 /* ---- real.c: the one file that calls dlsym -------------------------------- */
 struct lt_real {
@@ -152,6 +154,7 @@ LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);
  * call (everything, when all is true). */
 LT_HIDDEN void lt_modules_refresh(bool all);
 LT_HIDDEN const char *lt_exe_path(void);
+LT_HIDDEN void lt_modules_after_fork(void);
 
 /* ---- core.c: thread state, life cycle, recording -------------------------- */
 /* DRAINING: the process is ending; wrappers forward, the writer still writes. */
