@@ -1,0 +1,408 @@
+/*
+ * The dump reader: read-only mapping, header and record validation, the
+ * chunk index and per-thread cursors.  It must never read a byte beyond
+ * the file's real length, whatever a size field claims, and never keep
+ * per-event state.
+ */
+#include "dump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the reader maps little-endian dumps directly; port it first"
+#endif
+
+static const char *const rec_names[] = {
+	[LT_REC_ALLOC]         = "alloc",
+	[LT_REC_FREE]          = "free",
+	[LT_REC_REALLOC]       = "realloc",
+	[LT_REC_STACK]         = "stack",
+	[LT_REC_MODULE]        = "module",
+	[LT_REC_MODULE_UNLOAD] = "module_unload",
+	[LT_REC_THREAD_CREATE] = "thread_create",
+	[LT_REC_THREAD_START]  = "thread_start",
+	[LT_REC_THREAD_EXIT]   = "thread_exit",
+	[LT_REC_THREAD_JOIN]   = "thread_join",
+	[LT_REC_THREAD_DETACH] = "thread_detach",
+	[LT_REC_THREAD_CANCEL] = "thread_cancel",
+	[LT_REC_THREAD_NAME]   = "thread_name",
+	[LT_REC_FORK]          = "fork",
+	[LT_REC_EXEC]          = "exec",
+	[LT_REC_TRAILER]       = "trailer",
+	[LT_REC_LOST]          = "lost",
+	[LT_REC_SNAPSHOT]      = "snapshot",
+};
+
+/* Fixed layout size of each known type; 0 = unknown, skipped by size. */
+static const uint16_t rec_min_size[] = {
+	[LT_REC_ALLOC]         = sizeof(struct lt_rec_alloc),
+	[LT_REC_FREE]          = sizeof(struct lt_rec_free),
+	[LT_REC_REALLOC]       = sizeof(struct lt_rec_realloc),
+	[LT_REC_STACK]         = sizeof(struct lt_rec_stack),
+	[LT_REC_MODULE]        = sizeof(struct lt_rec_module),
+	[LT_REC_MODULE_UNLOAD] = sizeof(struct lt_rec_module_unload),
+	[LT_REC_THREAD_CREATE] = sizeof(struct lt_rec_thread_create),
+	[LT_REC_THREAD_START]  = sizeof(struct lt_rec_thread_start),
+	[LT_REC_THREAD_EXIT]   = sizeof(struct lt_rec_thread_exit),
+	[LT_REC_THREAD_JOIN]   = sizeof(struct lt_rec_thread_op),
+	[LT_REC_THREAD_DETACH] = sizeof(struct lt_rec_thread_op),
+	[LT_REC_THREAD_CANCEL] = sizeof(struct lt_rec_thread_op),
+	[LT_REC_THREAD_NAME]   = sizeof(struct lt_rec_thread_name),
+	[LT_REC_FORK]          = sizeof(struct lt_rec_fork),
+	[LT_REC_EXEC]          = sizeof(struct lt_rec_exec),
+	[LT_REC_TRAILER]       = sizeof(struct lt_rec_trailer),
+	[LT_REC_LOST]          = sizeof(struct lt_rec_lost),
+	[LT_REC_SNAPSHOT]      = sizeof(struct lt_rec_snapshot),
+};
+
+#define NTYPES (sizeof(rec_min_size) / sizeof(rec_min_size[0]))
+
+const char *lt_dump_rec_name(unsigned type)
+{
+	if (type < NTYPES && rec_names[type])
+		return rec_names[type];
+	return "unknown";
+}
+
+int lt_dump_check_record(const struct lt_dump *d, uint64_t off, uint64_t end,
+			 struct lt_err *err)
+{
+	const struct lt_rec_head *h;
+	unsigned long long have = end > off ? end - off : 0;
+	unsigned need;
+
+	if (have < sizeof(*h))
+		return lt_err_set(err, "%s: record at byte %llu is truncated "
+				  "(need 8 bytes, have %llu)", d->path,
+				  (unsigned long long)off, have);
+	h = (const struct lt_rec_head *)(d->base + off);
+	if (h->size < sizeof(*h) || h->size % 8 != 0)
+		return lt_err_set(err, "%s: record at byte %llu has size %u "
+				  "(expected a multiple of 8, at least 8)",
+				  d->path, (unsigned long long)off, h->size);
+	if (h->size > have)
+		return lt_err_set(err, "%s: record at byte %llu is truncated "
+				  "(need %u bytes, have %llu)", d->path,
+				  (unsigned long long)off, h->size, have);
+	need = h->type < NTYPES ? rec_min_size[h->type] : 0;
+	if (h->size < need)
+		return lt_err_set(err, "%s: %s record at byte %llu is truncated "
+				  "(need %u bytes, have %u)", d->path,
+				  lt_dump_rec_name(h->type),
+				  (unsigned long long)off, need, h->size);
+	if (h->type == LT_REC_MODULE) {
+		const struct lt_rec_module *m = (const void *)h;
+		unsigned strings = (unsigned)m->path_len + m->build_id_len;
+		if (sizeof(*m) + strings > h->size)
+			return lt_err_set(err, "%s: module record at byte %llu "
+					  "is truncated (need %zu bytes for "
+					  "path and build-id, have %u)",
+					  d->path, (unsigned long long)off,
+					  sizeof(*m) + strings, h->size);
+	}
+	return 0;
+}
+
+static int check_header(struct lt_dump *d, struct lt_err *err)
+{
+	const struct lt_file_header *h = (const void *)d->base;
+	uint64_t strings;
+
+	if (d->len < sizeof(*h))
+		return lt_err_set(err, "%s: file is %zu bytes, too short for a "
+				  "libtrace dump header (need %zu)", d->path,
+				  d->len, sizeof(*h));
+	if (memcmp(h->magic, LT_DUMP_MAGIC, LT_DUMP_MAGIC_LEN) != 0)
+		return lt_err_set(err, "%s: not a libtrace dump (bad magic at "
+				  "byte 0, expected \"LTDUMP\\x1a\\n\")", d->path);
+	if (h->version != LT_DUMP_VERSION)
+		return lt_err_set(err, "%s: dump format version %u at byte 8 "
+				  "(this libtrace reads version %u)", d->path,
+				  h->version, LT_DUMP_VERSION);
+	if (h->header_size < sizeof(*h) || h->header_size % 8 != 0)
+		return lt_err_set(err, "%s: header_size %u at byte 12 (expected "
+				  "a multiple of 8, at least %zu)", d->path,
+				  h->header_size, sizeof(*h));
+	if (h->header_size > d->len)
+		return lt_err_set(err, "%s: header is truncated (need %u bytes, "
+				  "have %zu)", d->path, h->header_size, d->len);
+	strings = (uint64_t)h->exe_len + h->cmdline_len + h->parent_dump_len;
+	if (strings > h->header_size - sizeof(*h))
+		return lt_err_set(err, "%s: header strings need %llu bytes but "
+				  "header_size %u leaves %zu", d->path,
+				  (unsigned long long)strings, h->header_size,
+				  h->header_size - sizeof(*h));
+	if (h->clock != LT_CLOCK_MONOTONIC && h->clock != LT_CLOCK_TSC)
+		return lt_err_set(err, "%s: unknown clock %u at byte 24 "
+				  "(expected 1 or 2)", d->path, h->clock);
+	d->hdr = h;
+	d->exe = (const char *)d->base + sizeof(*h);
+	d->exe_len = h->exe_len;
+	d->cmdline = d->exe + h->exe_len;
+	d->cmdline_len = h->cmdline_len;
+	d->parent_dump = d->cmdline + h->cmdline_len;
+	d->parent_dump_len = h->parent_dump_len;
+	return 0;
+}
+
+static int check_chunk_records(struct lt_dump *d, uint64_t start, uint64_t end,
+			       const struct lt_rec_head **last,
+			       struct lt_err *err)
+{
+	uint64_t off = start;
+
+	*last = NULL;
+	while (off < end) {
+		const struct lt_rec_head *h;
+		if (lt_dump_check_record(d, off, end, err) < 0)
+			return -1;
+		h = (const void *)(d->base + off);
+		if (h->type >= NTYPES || rec_min_size[h->type] == 0)
+			d->unknown_records++;
+		d->records++;
+		*last = h;
+		off += h->size;
+	}
+	return 0;
+}
+
+static int add_chunk(struct lt_dump *d, size_t *cap, uint64_t off,
+		     const struct lt_chunk_header *ch, struct lt_err *err)
+{
+	if (d->nchunks == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		void *p = realloc(d->chunks, ncap * sizeof(*d->chunks));
+		if (!p)
+			return lt_err_set(err, "%s: out of memory indexing "
+					  "chunk %zu", d->path, d->nchunks);
+		d->chunks = p;
+		*cap = ncap;
+	}
+	d->chunks[d->nchunks++] = (struct lt_dump_chunk){
+		.offset = off, .thread = ch->thread, .seq = ch->seq,
+		.size = ch->size,
+	};
+	return 0;
+}
+
+static int index_chunks(struct lt_dump *d, struct lt_err *err)
+{
+	uint64_t off = d->hdr->header_size;
+	const struct lt_rec_head *last_rec = NULL;
+	size_t cap = 0;
+
+	while (off < d->len) {
+		const struct lt_chunk_header *ch = (const void *)(d->base + off);
+		uint64_t avail = d->len - off;
+
+		if (avail < sizeof(*ch)) {
+			snprintf(d->truncation, sizeof(d->truncation),
+				 "the last chunk, at byte %llu, is cut short "
+				 "(need %zu bytes for its header, have %llu)",
+				 (unsigned long long)off, sizeof(*ch),
+				 (unsigned long long)avail);
+			break;
+		}
+		if (ch->magic != LT_CHUNK_MAGIC)
+			return lt_err_set(err, "%s: chunk at byte %llu has bad "
+					  "magic 0x%08x (expected 0x%08x, "
+					  "\"LTCK\")", d->path,
+					  (unsigned long long)off, ch->magic,
+					  LT_CHUNK_MAGIC);
+		if (ch->size % 8 != 0 || ch->size > LT_CHUNK_MAX)
+			return lt_err_set(err, "%s: chunk at byte %llu has size "
+					  "%u (expected a multiple of 8, at "
+					  "most %u)", d->path,
+					  (unsigned long long)off, ch->size,
+					  LT_CHUNK_MAX);
+		if (ch->size > avail - sizeof(*ch)) {
+			snprintf(d->truncation, sizeof(d->truncation),
+				 "the last chunk, at byte %llu, is cut short "
+				 "(need %llu bytes, have %llu)",
+				 (unsigned long long)off,
+				 (unsigned long long)ch->size + sizeof(*ch),
+				 (unsigned long long)avail);
+			break;
+		}
+		if (check_chunk_records(d, off + sizeof(*ch),
+					off + sizeof(*ch) + ch->size,
+					&last_rec, err) < 0)
+			return -1;
+		if (add_chunk(d, &cap, off, ch, err) < 0)
+			return -1;
+		if (ch->mono_ns >= d->pair_mono_ns) {
+			d->pair_ticks = ch->ticks;
+			d->pair_mono_ns = ch->mono_ns;
+		}
+		off += sizeof(*ch) + ch->size;
+	}
+	d->data_end = off;
+	if (off == d->len && last_rec && last_rec->type == LT_REC_TRAILER)
+		d->trailer = (const struct lt_rec_trailer *)last_rec;
+	if (!d->trailer) {
+		d->truncated = true;
+		if (!d->truncation[0])
+			snprintf(d->truncation, sizeof(d->truncation),
+				 "no trailer after the last chunk (byte %llu): "
+				 "the program was killed or is still running",
+				 (unsigned long long)off);
+	}
+	return 0;
+}
+
+/* Sorts chunk indices by thread, keeping file order within a thread. */
+static const struct lt_dump_chunk *sort_chunks;
+
+static int cmp_stream_order(const void *a, const void *b)
+{
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	uint32_t ta = sort_chunks[ia].thread, tb = sort_chunks[ib].thread;
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+static int build_streams(struct lt_dump *d, struct lt_err *err)
+{
+	size_t n = d->nchunks, ns = 0;
+
+	if (n > UINT32_MAX)
+		return lt_err_set(err, "%s: too many chunks (%zu)", d->path, n);
+	if (n == 0)
+		return 0;
+	d->stream_chunks = malloc(n * sizeof(*d->stream_chunks));
+	d->streams = calloc(n, sizeof(*d->streams));
+	if (!d->stream_chunks || !d->streams)
+		return lt_err_set(err, "%s: out of memory indexing %zu chunks",
+				  d->path, n);
+	for (size_t i = 0; i < n; i++)
+		d->stream_chunks[i] = (uint32_t)i;
+	sort_chunks = d->chunks;
+	qsort(d->stream_chunks, n, sizeof(*d->stream_chunks), cmp_stream_order);
+	sort_chunks = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lt_dump_chunk *c = &d->chunks[d->stream_chunks[i]];
+		struct lt_dump_stream *s = ns ? &d->streams[ns - 1] : NULL;
+		uint32_t expect;
+
+		if (!s || s->thread != c->thread) {
+			s = &d->streams[ns++];
+			s->thread = c->thread;
+			s->chunks = &d->stream_chunks[i];
+			expect = 0;
+		} else {
+			expect = d->chunks[s->chunks[s->nchunks - 1]].seq + 1;
+		}
+		/* A later seq means chunks went missing; an earlier one is a
+		 * second writer with the same serial, which we also flag. */
+		if (c->seq != expect)
+			d->seq_gaps += c->seq > expect ? c->seq - expect : 1;
+		s->nchunks++;
+	}
+	d->nstreams = ns;
+	return 0;
+}
+
+int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err)
+{
+	struct lt_dump *d;
+	struct stat st;
+	int fd;
+	void *map;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		return lt_err_set(err, "%s: out of memory", path);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		lt_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		lt_err_set(err, "%s: not a regular file", path);
+		close(fd);
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		lt_err_set(err, "%s: file is empty (need at least a %zu-byte "
+			   "dump header)", path, sizeof(struct lt_file_header));
+		close(fd);
+		goto fail;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		lt_err_set(err, "%s: cannot map: %s", path, strerror(errno));
+		goto fail;
+	}
+	d->base = map;
+	d->len = (size_t)st.st_size;
+	if (check_header(d, err) < 0 || index_chunks(d, err) < 0 ||
+	    build_streams(d, err) < 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	lt_dump_close(d);
+	return -1;
+}
+
+void lt_dump_close(struct lt_dump *d)
+{
+	if (!d)
+		return;
+	if (d->base)
+		munmap((void *)d->base, d->len);
+	free(d->chunks);
+	free(d->streams);
+	free(d->stream_chunks);
+	free(d->path);
+	free(d);
+}
+
+void lt_dump_cursor_init(struct lt_dump_cursor *c, const struct lt_dump *d,
+			 const struct lt_dump_stream *s)
+{
+	*c = (struct lt_dump_cursor){ .dump = d, .stream = s };
+}
+
+const struct lt_rec_head *lt_dump_cursor_next(struct lt_dump_cursor *c,
+					      uint64_t *offset)
+{
+	const struct lt_dump *d = c->dump;
+	const struct lt_rec_head *h;
+
+	while (c->off >= c->end) {
+		const struct lt_dump_chunk *ch;
+		if (c->next_chunk >= c->stream->nchunks)
+			return NULL;
+		ch = &d->chunks[c->stream->chunks[c->next_chunk++]];
+		c->off = ch->offset + sizeof(struct lt_chunk_header);
+		c->end = c->off + ch->size;
+		c->bytes_done += sizeof(struct lt_chunk_header);
+	}
+	/* lt_dump_open validated every record; this guards the invariant
+	 * against a caller that built a cursor over something else. */
+	if (c->end > d->len || lt_dump_check_record(d, c->off, c->end, NULL)) {
+		c->off = c->end = 0;
+		c->next_chunk = c->stream->nchunks;
+		return NULL;
+	}
+	h = (const struct lt_rec_head *)(d->base + c->off);
+	if (offset)
+		*offset = c->off;
+	c->off += h->size;
+	c->bytes_done += h->size;
+	return h;
+}
