@@ -1,0 +1,1125 @@
+/*
+ * Replays a dump: a k-way merge of the per-thread streams by ticks into a
+ * live-block table, per-site and per-thread state and the totals.  Must
+ * never keep events after replaying them and never trust a record to be
+ * consistent with the others (unknown addresses, reused pthread_t values,
+ * stacks defined after use are all normal).
+ */
+#include "model.h"
+
+#include <math.h>     /* isfinite only: the build links no libm */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+/* ---- live blocks: open addressing, linear probing --------------------- */
+
+/* 40 bytes a block: this table is what grows with a leaky program. */
+struct live_block {
+	uint64_t ptr;            /* 0 = empty slot */
+	uint64_t size;
+	uint64_t ticks;          /* when acquired */
+	uint64_t index;          /* the owning thread's acquisition number */
+	uint32_t site;           /* index into priv->site_vec */
+	uint32_t thread;         /* serial of the acquiring thread */
+};
+
+struct live_table {
+	struct live_block *slots;
+	size_t mask;             /* capacity - 1, capacity a power of two */
+	size_t count;
+};
+
+static size_t live_hash(const struct live_table *t, uint64_t ptr)
+{
+	/* Blocks are 16-byte aligned: drop the zero bits, then mix. */
+	uint64_t h = (ptr >> 4) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h ^ (h >> 29)) & t->mask;
+}
+
+static struct live_block *live_find(const struct live_table *t, uint64_t ptr)
+{
+	if (!t->slots)
+		return NULL;
+	for (size_t i = live_hash(t, ptr);; i = (i + 1) & t->mask) {
+		if (t->slots[i].ptr == ptr)
+			return &t->slots[i];
+		if (t->slots[i].ptr == 0)
+			return NULL;
+	}
+}
+
+static int live_grow(struct live_table *t)
+{
+	size_t ncap = t->slots ? (t->mask + 1) * 2 : 1024;
+	struct live_table n = { calloc(ncap, sizeof(*n.slots)), ncap - 1, 0 };
+
+	if (!n.slots)
+		return -1;
+	for (size_t i = 0; t->slots && i <= t->mask; i++) {
+		const struct live_block *b = &t->slots[i];
+		size_t j;
+		if (!b->ptr)
+			continue;
+		for (j = live_hash(&n, b->ptr); n.slots[j].ptr;
+		     j = (j + 1) & n.mask)
+			;
+		n.slots[j] = *b;
+		n.count++;
+	}
+	free(t->slots);
+	*t = n;
+	return 0;
+}
+
+/* Insert a block whose ptr is not in the table; -1 when out of memory. */
+static int live_insert(struct live_table *t, const struct live_block *b)
+{
+	size_t i;
+
+	if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7)
+		if (live_grow(t) < 0)
+			return -1;
+	for (i = live_hash(t, b->ptr); t->slots[i].ptr; i = (i + 1) & t->mask)
+		;
+	t->slots[i] = *b;
+	t->count++;
+	return 0;
+}
+
+/* Remove the block at slot b, shifting later members of its probe run
+ * back so that no tombstones are needed. */
+static void live_remove(struct live_table *t, struct live_block *b)
+{
+	size_t i = (size_t)(b - t->slots);
+
+	for (size_t j = (i + 1) & t->mask; t->slots[j].ptr;
+	     j = (j + 1) & t->mask) {
+		size_t home = live_hash(t, t->slots[j].ptr);
+		/* Move j into the hole at i unless its home lies in (i, j]. */
+		bool stays = i <= j ? (home > i && home <= j)
+				    : (home > i || home <= j);
+		if (!stays) {
+			t->slots[i] = t->slots[j];
+			i = j;
+		}
+	}
+	t->slots[i].ptr = 0;
+	t->count--;
+}
+
+/* ---- sites, threads ----------------------------------------------------- */
+
+struct site_entry {
+	struct lt_site site;
+	uint32_t index;          /* in priv->site_vec */
+	UT_hash_handle hh;
+};
+
+struct thread_entry {
+	struct lt_thread t;
+	uint64_t birth;          /* ticks from which it carries its pthread_t */
+	bool alive;
+	bool has_birth;
+	UT_hash_handle hh;
+};
+
+/* Every thread that ever carried one pthread_t value, by birth. */
+struct pthread_entry {
+	uint64_t pthread;
+	struct thread_entry **threads;
+	size_t n;
+	UT_hash_handle hh;
+};
+
+/* ---- the merge ---------------------------------------------------------- */
+
+enum ev_class { EV_RELEASE = 0, EV_OTHER = 1 };
+
+struct stream {
+	struct lt_dump_cursor cur;
+	struct thread_entry *thread;
+	const struct lt_rec_head *rec;   /* record of the head event */
+	uint64_t ticks;                  /* of the head event */
+	uint64_t last_ticks;
+	uint8_t klass;                   /* enum ev_class */
+	uint8_t phase;                   /* realloc: 0 release, 1 acquire */
+};
+
+struct lt_model_priv {
+	struct live_table live;
+	struct site_entry *sites;        /* uthash by stack id */
+	struct site_entry **site_vec;
+	size_t nsite_vec, site_cap;
+	struct thread_entry *threads;    /* uthash by serial */
+	struct pthread_entry *pthreads;  /* uthash by pthread_t */
+	struct stream *streams;
+	struct stream **heap;
+	size_t nheap;
+	size_t module_cap, unload_cap;
+	uint64_t live_bytes;
+	double live_est, peak_est;
+	uint64_t alive_threads;
+	bool oom;
+};
+
+static void warn(struct lt_model *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct lt_model *m, const char *fmt, ...)
+{
+	char *s = NULL, **v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	v = s ? realloc(m->warnings, (m->nwarnings + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(s);
+		m->priv->oom = true;
+		return;
+	}
+	m->warnings = v;
+	m->warnings[m->nwarnings++] = s;
+}
+
+/*
+ * 1 - exp(-x) for x >= 0, accurate to a few ulp, without libm (the
+ * analyzer links none).  Small x by its series, so that tiny blocks in a
+ * coarse sampling keep their huge weights exact; larger x by halving the
+ * argument until the series converges fast, then squaring back up.
+ */
+static double one_minus_exp_neg(double x)
+{
+	double term = 1.0, sum = 1.0, e;
+	int halvings = 0;
+
+	if (x > 50)
+		return 1.0;
+	if (x < 1e-4)
+		return x * (1 - x / 2 * (1 - x / 3 * (1 - x / 4)));
+	while (x > 0.125) {
+		x /= 2;
+		halvings++;
+	}
+	for (int k = 1; k < 16; k++) {
+		term *= -x / k;
+		sum += term;
+	}
+	e = sum;                        /* exp(-x) of the reduced x */
+	while (halvings-- > 0)
+		e *= e;
+	return 1.0 - e;
+}
+
+double lt_model_weight(const struct lt_model *m, uint64_t size)
+{
+	double r = (double)m->sample_interval;
+
+	if (!m->sampled || r <= 0)
+		return 1.0;
+	if (size == 0)
+		size = 1;
+	return 1.0 / one_minus_exp_neg((double)size / r);
+}
+
+double lt_model_seconds(const struct lt_model *m, uint64_t ticks)
+{
+	if (m->ns_per_tick <= 0)
+		return -1.0;
+	if (ticks < m->start_ticks)
+		return 0.0;
+	return (double)(ticks - m->start_ticks) * m->ns_per_tick * 1e-9;
+}
+
+static struct site_entry *get_site(struct lt_model *m, uint32_t stack_id,
+				   uint64_t ticks)
+{
+	struct lt_model_priv *p = m->priv;
+	struct site_entry *s;
+
+	HASH_FIND(hh, p->sites, &stack_id, sizeof(stack_id), s);
+	if (s)
+		return s;
+	if (p->nsite_vec == p->site_cap) {
+		size_t ncap = p->site_cap ? p->site_cap * 2 : 256;
+		void *v = realloc(p->site_vec, ncap * sizeof(*p->site_vec));
+		if (!v)
+			goto oom;
+		p->site_vec = v;
+		p->site_cap = ncap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto oom;
+	s->site.stack_id = stack_id;
+	s->site.first_ticks = ticks;
+	s->site.min_size = UINT64_MAX;
+	s->index = (uint32_t)p->nsite_vec;
+	if (LT_HASH_ADD(p->sites, site.stack_id, sizeof(stack_id), s) < 0) {
+		free(s);
+		goto oom;
+	}
+	p->site_vec[p->nsite_vec++] = s;
+	return s;
+oom:
+	p->oom = true;
+	return NULL;
+}
+
+static struct thread_entry *get_thread(struct lt_model *m, uint32_t serial)
+{
+	struct lt_model_priv *p = m->priv;
+	struct thread_entry *t;
+
+	HASH_FIND(hh, p->threads, &serial, sizeof(serial), t);
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		p->oom = true;
+		return NULL;
+	}
+	t->t.serial = serial;
+	t->t.is_main = serial == m->dump->hdr->main_thread;
+	if (LT_HASH_ADD(p->threads, t.serial, sizeof(serial), t) < 0) {
+		free(t);
+		p->oom = true;
+		return NULL;
+	}
+	return t;
+}
+
+/* ---- pthread_t resolution ---------------------------------------------- */
+
+/*
+ * A thread carries its pthread_t from its CREATE (the creator holds the
+ * value from then on) or, without one, from its START.  Birth ticks come
+ * from a pre-pass, because a JOIN can sort before the START of the thread
+ * it joins when the creator joins at once and the thread starts late.
+ */
+static void note_birth(struct thread_entry *t, uint64_t ticks, bool from_create)
+{
+	if (!t->has_birth || from_create) {
+		t->birth = ticks;
+		t->has_birth = true;
+	}
+}
+
+static int prepass_threads(struct lt_model *m)
+{
+	const struct lt_dump *d = m->dump;
+	struct lt_model_priv *p = m->priv;
+
+	for (size_t i = 0; i < d->nstreams; i++) {
+		struct lt_dump_cursor c;
+		const struct lt_rec_head *h;
+		struct thread_entry *self = get_thread(m, d->streams[i].thread);
+
+		if (!self)
+			return -1;
+		lt_dump_cursor_init(&c, d, &d->streams[i]);
+		while ((h = lt_dump_cursor_next(&c, NULL))) {
+			if (h->type == LT_REC_THREAD_CREATE) {
+				const struct lt_rec_thread_create *r = (const void *)h;
+				struct thread_entry *t;
+				if (r->child > UINT32_MAX)
+					continue;
+				t = get_thread(m, (uint32_t)r->child);
+				if (!t)
+					return -1;
+				note_birth(t, r->ticks, true);
+			} else if (h->type == LT_REC_THREAD_START) {
+				const struct lt_rec_thread_start *r = (const void *)h;
+				self->t.pthread = r->pthread;
+				note_birth(self, r->ticks, false);
+			}
+		}
+	}
+
+	/* Index every thread that announced a pthread_t by that value. */
+	for (struct thread_entry *t = p->threads; t; t = t->hh.next) {
+		struct pthread_entry *pe;
+		void *v;
+
+		if (!t->t.pthread)
+			continue;
+		/* The main thread had its pthread_t before tracing began. */
+		if (t->t.is_main) {
+			t->birth = 0;
+			t->has_birth = true;
+		}
+		if (!t->has_birth)
+			continue;
+		HASH_FIND(hh, p->pthreads, &t->t.pthread, sizeof(uint64_t), pe);
+		if (!pe) {
+			pe = calloc(1, sizeof(*pe));
+			if (!pe)
+				return -1;
+			pe->pthread = t->t.pthread;
+			if (LT_HASH_ADD(p->pthreads, pthread, sizeof(uint64_t),
+					pe) < 0) {
+				free(pe);
+				return -1;
+			}
+		}
+		v = realloc(pe->threads, (pe->n + 1) * sizeof(*pe->threads));
+		if (!v)
+			return -1;
+		pe->threads = v;
+		pe->threads[pe->n++] = t;
+	}
+	return 0;
+}
+
+/* The thread that carried pthread value at ticks: the latest born at or
+ * before ticks.  NULL when none did. */
+static struct thread_entry *resolve_pthread(struct lt_model *m,
+					    uint64_t pthread, uint64_t ticks)
+{
+	struct pthread_entry *pe;
+	struct thread_entry *best = NULL;
+
+	HASH_FIND(hh, m->priv->pthreads, &pthread, sizeof(pthread), pe);
+	if (!pe)
+		return NULL;
+	for (size_t i = 0; i < pe->n; i++) {
+		struct thread_entry *t = pe->threads[i];
+		if (t->birth <= ticks && (!best || t->birth >= best->birth))
+			best = t;
+	}
+	return best;
+}
+
+/* ---- replay -------------------------------------------------------------- */
+
+static void thread_alive(struct lt_model *m, struct thread_entry *t)
+{
+	struct lt_model_priv *p = m->priv;
+
+	if (t->alive || t->t.exited)
+		return;
+	t->alive = true;
+	p->alive_threads++;
+	if (p->alive_threads > m->decoded.peak_threads)
+		m->decoded.peak_threads = p->alive_threads;
+}
+
+static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
+		    uint64_t ticks, uint64_t ptr, uint64_t size, bool realloc_fn)
+{
+	struct lt_model_priv *p = m->priv;
+	struct site_entry *s;
+	struct live_block *old;
+	double w = lt_model_weight(m, size);
+	struct live_block b;
+
+	m->decoded.allocations++;
+	m->decoded.bytes_allocated += size;
+	if (realloc_fn)
+		m->decoded.reallocs++;
+	s = get_site(m, stack, ticks);
+	if (!s)
+		return;
+	s->site.calls++;
+	s->site.bytes += size;
+	s->site.est_calls += w;
+	s->site.est_bytes += w * (double)size;
+	if (size < s->site.min_size)
+		s->site.min_size = size;
+	if (size > s->site.max_size)
+		s->site.max_size = size;
+	if (realloc_fn)
+		s->site.reallocs++;
+
+	b = (struct live_block){
+		.ptr = ptr, .size = size, .ticks = ticks,
+		.index = t->t.allocs++, .site = s->index, .thread = t->t.serial,
+	};
+	if (ptr == 0) {
+		m->anomalies.null_pointers++;
+		return;
+	}
+	old = live_find(&p->live, ptr);
+	if (old) {
+		/* A free we never saw, or streams out of order: the newer
+		 * block is the one that exists now. */
+		m->anomalies.ordering++;
+		p->live_bytes -= old->size;
+		p->live_est -= lt_model_weight(m, old->size) * (double)old->size;
+		live_remove(&p->live, old);
+	}
+	if (live_insert(&p->live, &b) < 0) {
+		p->oom = true;
+		return;
+	}
+	p->live_bytes += size;
+	p->live_est += w * (double)size;
+	if (p->live_bytes > m->decoded.peak_bytes) {
+		m->decoded.peak_bytes = p->live_bytes;
+		m->peak_ticks = ticks;
+	}
+	if (p->live_est > p->peak_est)
+		p->peak_est = p->live_est;
+}
+
+static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
+{
+	struct lt_model_priv *p = m->priv;
+	struct live_block *b = live_find(&p->live, ptr);
+	double w;
+
+	if (!b) {
+		m->anomalies.frees_untracked++;
+		return;
+	}
+	w = lt_model_weight(m, b->size);
+	/* Temporary: freed by the thread that allocated it with at most one
+	 * other allocation of that thread in between. */
+	if (b->thread == t->t.serial && t->t.allocs - b->index - 1 <= 1) {
+		struct site_entry *s = p->site_vec[b->site];
+		s->site.temporary++;
+		s->site.est_temporary += w;
+		m->decoded.temporary++;
+	}
+	p->live_bytes -= b->size;
+	p->live_est -= w * (double)b->size;
+	live_remove(&p->live, b);
+}
+
+static void thread_op(struct lt_model *m, struct thread_entry *self,
+		      const struct lt_rec_head *h)
+{
+	const struct lt_rec_thread_op *r = (const void *)h;
+	struct thread_entry *t = resolve_pthread(m, r->target, r->ticks);
+
+	(void)self;
+	if (!t) {
+		m->anomalies.targets_unknown++;
+		return;
+	}
+	switch (h->type) {
+	case LT_REC_THREAD_JOIN:   t->t.joined = true; break;
+	case LT_REC_THREAD_DETACH: t->t.detached = true; break;
+	case LT_REC_THREAD_CANCEL: t->t.cancelled = true; break;
+	}
+}
+
+static void replay(struct lt_model *m, struct stream *s)
+{
+	struct lt_model_priv *p = m->priv;
+	struct thread_entry *self = s->thread;
+	const struct lt_rec_head *h = s->rec;
+
+	m->events++;
+	switch (h->type) {
+	case LT_REC_ALLOC: {
+		const struct lt_rec_alloc *r = (const void *)h;
+		acquire(m, self, h->aux, r->ticks, r->ptr, r->size,
+			h->flags == LT_FN_REALLOC ||
+			h->flags == LT_FN_REALLOCARRAY);
+		break;
+	}
+	case LT_REC_FREE: {
+		const struct lt_rec_free *r = (const void *)h;
+		m->decoded.frees++;
+		release(m, self, r->ptr);
+		break;
+	}
+	case LT_REC_REALLOC: {
+		const struct lt_rec_realloc *r = (const void *)h;
+		if (s->phase == 0)
+			release(m, self, r->old_ptr);
+		else
+			acquire(m, self, h->aux, r->ticks, r->new_ptr, r->size,
+				true);
+		break;
+	}
+	case LT_REC_THREAD_CREATE: {
+		const struct lt_rec_thread_create *r = (const void *)h;
+		struct thread_entry *t;
+		m->decoded.threads_created++;
+		if (r->child > UINT32_MAX || !(t = get_thread(m, (uint32_t)r->child)))
+			break;
+		t->t.created = true;
+		t->t.creator = self->t.serial;
+		t->t.create_stack = h->aux;
+		t->t.create_ticks = r->ticks;
+		t->t.start_routine = r->start_routine;
+		if (h->flags & LT_CREATE_DETACHED)
+			t->t.detached = true;
+		thread_alive(m, t);
+		break;
+	}
+	case LT_REC_THREAD_START: {
+		const struct lt_rec_thread_start *r = (const void *)h;
+		self->t.started = true;
+		self->t.start_ticks = r->ticks;
+		self->t.tid = h->aux;
+		self->t.pthread = r->pthread;
+		thread_alive(m, self);
+		break;
+	}
+	case LT_REC_THREAD_EXIT: {
+		const struct lt_rec_thread_exit *r = (const void *)h;
+		self->t.exited = true;
+		self->t.exit_ticks = r->ticks;
+		self->t.exit_how = h->flags;
+		if (self->alive) {
+			self->alive = false;
+			p->alive_threads--;
+		}
+		break;
+	}
+	case LT_REC_THREAD_JOIN:
+	case LT_REC_THREAD_DETACH:
+	case LT_REC_THREAD_CANCEL:
+		thread_op(m, self, h);
+		break;
+	case LT_REC_THREAD_NAME: {
+		const struct lt_rec_thread_name *r = (const void *)h;
+		struct thread_entry *t = r->target ?
+			resolve_pthread(m, r->target, r->ticks) : self;
+		if (!t) {
+			m->anomalies.targets_unknown++;
+			break;
+		}
+		memcpy(t->t.name, r->name, sizeof(r->name));
+		t->t.name[sizeof(t->t.name) - 1] = '\0';
+		break;
+	}
+	case LT_REC_FORK:     m->forks++; break;
+	case LT_REC_EXEC:     m->execs++; break;
+	case LT_REC_SNAPSHOT: m->snapshots++; break;
+	}
+}
+
+static void add_module(struct lt_model *m, const struct lt_rec_module *r)
+{
+	struct lt_model_priv *p = m->priv;
+	struct lt_module *mod;
+	const char *strings = (const char *)(r + 1);
+
+	if (m->nmodules == p->module_cap) {
+		size_t ncap = p->module_cap ? p->module_cap * 2 : 32;
+		void *v = realloc(m->modules, ncap * sizeof(*m->modules));
+		if (!v) {
+			p->oom = true;
+			return;
+		}
+		m->modules = v;
+		p->module_cap = ncap;
+	}
+	mod = &m->modules[m->nmodules];
+	*mod = (struct lt_module){
+		.bias = r->bias, .lo = r->lo, .hi = r->hi, .ticks = r->ticks,
+		.main_exe = r->head.aux == 1,
+		.build_id_len = r->build_id_len,
+	};
+	mod->path = strndup(strings, r->path_len);
+	mod->build_id = malloc(r->build_id_len ? r->build_id_len : 1);
+	if (!mod->path || !mod->build_id) {
+		free(mod->path);
+		free(mod->build_id);
+		p->oom = true;
+		return;
+	}
+	memcpy(mod->build_id, strings + r->path_len, r->build_id_len);
+	m->nmodules++;
+}
+
+static void add_unload(struct lt_model *m, const struct lt_rec_module_unload *r)
+{
+	struct lt_model_priv *p = m->priv;
+
+	if (m->nunloads == p->unload_cap) {
+		size_t ncap = p->unload_cap ? p->unload_cap * 2 : 16;
+		void *v = realloc(m->unloads, ncap * sizeof(*m->unloads));
+		if (!v) {
+			p->oom = true;
+			return;
+		}
+		m->unloads = v;
+		p->unload_cap = ncap;
+	}
+	m->unloads[m->nunloads++] = (struct lt_module_unload){
+		.bias = r->bias, .ticks = r->ticks,
+	};
+}
+
+/* Records that need no ordering: stack ids are opaque until the end,
+ * modules are kept by time, counters only add. */
+static void take_untimed(struct lt_model *m, struct stream *s,
+			 const struct lt_rec_head *h)
+{
+	switch (h->type) {
+	case LT_REC_STACK: {
+		const struct lt_rec_stack *r = (const void *)h;
+		struct site_entry *site = get_site(m, h->aux, s->last_ticks);
+		m->stack_records++;
+		if (!site)
+			break;
+		if (site->site.frames) {
+			m->anomalies.stacks_redefined++;
+			break;
+		}
+		site->site.frames = r->frames;
+		site->site.nframes = (h->size - sizeof(*r)) / 8;
+		break;
+	}
+	case LT_REC_MODULE:
+		add_module(m, (const void *)h);
+		break;
+	case LT_REC_MODULE_UNLOAD:
+		add_unload(m, (const void *)h);
+		break;
+	case LT_REC_LOST: {
+		const struct lt_rec_lost *r = (const void *)h;
+		m->lost.allocs += r->allocs;
+		m->lost.frees += r->frees;
+		m->lost.bytes += r->bytes;
+		break;
+	}
+	default:
+		break;   /* trailers (dump.c found the final one), unknown types */
+	}
+}
+
+/* The ticks of a timed record, false for a record that needs no order. */
+static bool record_ticks(const struct lt_rec_head *h, uint64_t *ticks)
+{
+	switch (h->type) {
+	case LT_REC_ALLOC:
+	case LT_REC_FREE:
+	case LT_REC_THREAD_CREATE:
+	case LT_REC_THREAD_START:
+	case LT_REC_THREAD_EXIT:
+	case LT_REC_THREAD_JOIN:
+	case LT_REC_THREAD_DETACH:
+	case LT_REC_THREAD_CANCEL:
+	case LT_REC_THREAD_NAME:
+	case LT_REC_FORK:
+	case LT_REC_EXEC:
+	case LT_REC_SNAPSHOT:
+		/* Every one of these has ticks right after its head. */
+		*ticks = ((const uint64_t *)h)[1];
+		return true;
+	case LT_REC_REALLOC:
+		*ticks = ((const struct lt_rec_realloc *)h)->ticks_before;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Move s to its next event; false at the end of its stream. */
+static bool stream_advance(struct lt_model *m, struct stream *s)
+{
+	const struct lt_rec_head *h;
+	uint64_t ticks;
+
+	if (s->rec && s->rec->type == LT_REC_REALLOC && s->phase == 0) {
+		s->phase = 1;
+		s->ticks = ((const struct lt_rec_realloc *)s->rec)->ticks;
+		s->klass = EV_OTHER;
+		goto check_order;
+	}
+	for (;;) {
+		h = lt_dump_cursor_next(&s->cur, NULL);
+		if (!h) {
+			s->rec = NULL;
+			return false;
+		}
+		if (record_ticks(h, &ticks))
+			break;
+		take_untimed(m, s, h);
+	}
+	s->rec = h;
+	s->phase = 0;
+	s->ticks = ticks;
+	s->klass = (h->type == LT_REC_FREE || h->type == LT_REC_REALLOC ||
+		    h->type == LT_REC_THREAD_EXIT) ? EV_RELEASE : EV_OTHER;
+check_order:
+	if (s->ticks < s->last_ticks)
+		m->anomalies.ticks_backwards++;
+	else
+		s->last_ticks = s->ticks;
+	return true;
+}
+
+/* Merge order: ticks, then releases first, then thread serial. */
+static bool before(const struct stream *a, const struct stream *b)
+{
+	if (a->ticks != b->ticks)
+		return a->ticks < b->ticks;
+	if (a->klass != b->klass)
+		return a->klass < b->klass;
+	return a->thread->t.serial < b->thread->t.serial;
+}
+
+static void heap_down(struct stream **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, min = i;
+		struct stream *tmp;
+		if (l < n && before(h[l], h[min]))
+			min = l;
+		if (r < n && before(h[r], h[min]))
+			min = r;
+		if (min == i)
+			return;
+		tmp = h[i];
+		h[i] = h[min];
+		h[min] = tmp;
+		i = min;
+	}
+}
+
+static uint64_t bytes_done(const struct lt_model_priv *p, size_t nstreams)
+{
+	uint64_t done = 0;
+
+	for (size_t i = 0; i < nstreams; i++)
+		done += p->streams[i].cur.bytes_done;
+	return done;
+}
+
+static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
+{
+	const struct lt_dump *d = m->dump;
+	struct lt_model_priv *p = m->priv;
+	uint64_t total = d->data_end - d->hdr->header_size;
+
+	if (d->nstreams == 0)
+		return 0;
+	p->streams = calloc(d->nstreams, sizeof(*p->streams));
+	p->heap = calloc(d->nstreams, sizeof(*p->heap));
+	if (!p->streams || !p->heap)
+		return -1;
+	for (size_t i = 0; i < d->nstreams; i++) {
+		struct stream *s = &p->streams[i];
+		lt_dump_cursor_init(&s->cur, d, &d->streams[i]);
+		s->thread = get_thread(m, d->streams[i].thread);
+		if (!s->thread)
+			return -1;
+		if (stream_advance(m, s))
+			p->heap[p->nheap++] = s;
+	}
+	for (size_t i = p->nheap / 2; i-- > 0;)
+		heap_down(p->heap, p->nheap, i);
+
+	while (p->nheap > 0 && !p->oom) {
+		struct stream *s = p->heap[0];
+		replay(m, s);
+		if (!stream_advance(m, s))
+			p->heap[0] = p->heap[--p->nheap];
+		heap_down(p->heap, p->nheap, 0);
+		if (progress && (m->events & 0x3ffff) == 0)
+			progress(ctx, bytes_done(p, d->nstreams), total);
+	}
+	if (progress)
+		progress(ctx, total, total);
+	return p->oom ? -1 : 0;
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static int cmp_thread_serial(const void *a, const void *b)
+{
+	const struct lt_thread *x = *(struct lt_thread *const *)a;
+	const struct lt_thread *y = *(struct lt_thread *const *)b;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+static uint64_t round_est(double x)
+{
+	if (!(x > 0) || !isfinite(x))
+		return 0;
+	return x >= 1.8e19 ? UINT64_MAX : (uint64_t)(x + 0.5);
+}
+
+static int finish(struct lt_model *m)
+{
+	struct lt_model_priv *p = m->priv;
+	const struct lt_dump *d = m->dump;
+	const struct lt_rec_trailer *tr = d->trailer;
+	struct lt_totals *dec = &m->decoded;
+	double leaked_est_blocks = 0, leaked_est_bytes = 0, temp_est = 0;
+	size_t n = 0;
+
+	/* What is still live is leaked. */
+	for (size_t i = 0; p->live.slots && i <= p->live.mask; i++) {
+		const struct live_block *b = &p->live.slots[i];
+		struct lt_site *s;
+		double w;
+		if (!b->ptr)
+			continue;
+		s = &p->site_vec[b->site]->site;
+		w = lt_model_weight(m, b->size);
+		s->leaked_blocks++;
+		s->leaked_bytes += b->size;
+		s->est_leaked_blocks += w;
+		s->est_leaked_bytes += w * (double)b->size;
+		dec->leaked_blocks++;
+		dec->leaked_bytes += b->size;
+		leaked_est_blocks += w;
+		leaked_est_bytes += w * (double)b->size;
+	}
+
+	m->sites = malloc((p->nsite_vec ? p->nsite_vec : 1) * sizeof(*m->sites));
+	if (!m->sites)
+		return -1;
+	for (size_t i = 0; i < p->nsite_vec; i++) {
+		struct lt_site *s = &p->site_vec[i]->site;
+		if (s->calls == 0)
+			s->min_size = 0;
+		if (s->stack_id != LT_STACK_NONE && !s->frames && s->calls)
+			m->anomalies.stacks_undefined++;
+		temp_est += s->est_temporary;
+		m->sites[m->nsites++] = s;
+	}
+
+	m->threads = malloc((HASH_COUNT(p->threads) + 1) * sizeof(*m->threads));
+	if (!m->threads)
+		return -1;
+	for (struct thread_entry *t = p->threads; t; t = t->hh.next) {
+		struct lt_thread *th = &t->t;
+		/* Serial 0 is the process itself, not a thread. */
+		if (th->serial == 0)
+			continue;
+		if (!th->created && !th->started && !th->is_main)
+			continue;   /* only named by a record, never seen */
+		m->threads[n++] = th;
+		if (th->joined)
+			dec->threads_joined++;
+		if (th->detached)
+			dec->threads_detached++;
+		if (th->is_main)
+			continue;
+		if (th->exited && !th->joined && !th->detached)
+			dec->threads_leaked++;
+		if (!th->exited && !th->joined && !th->detached)
+			dec->threads_running_at_exit++;
+	}
+	m->nthreads = n;
+	qsort(m->threads, n, sizeof(*m->threads), cmp_thread_serial);
+
+	m->totals = *dec;
+	if (m->sampled) {
+		m->totals.peak_bytes = round_est(p->peak_est);
+		m->totals.leaked_blocks = round_est(leaked_est_blocks);
+		m->totals.leaked_bytes = round_est(leaked_est_bytes);
+		m->totals.temporary = round_est(temp_est);
+		if (tr) {
+			m->totals.allocations = tr->allocations;
+			m->totals.frees = tr->frees;
+			m->totals.reallocs = tr->reallocs;
+			m->totals.bytes_allocated = tr->bytes_allocated;
+		} else {
+			double calls = 0, bytes = 0;
+			for (size_t i = 0; i < m->nsites; i++) {
+				calls += m->sites[i]->est_calls;
+				bytes += m->sites[i]->est_bytes;
+			}
+			m->totals.allocations = round_est(calls);
+			m->totals.bytes_allocated = round_est(bytes);
+		}
+	}
+	return 0;
+}
+
+static void check_trailer(struct lt_model *m)
+{
+	const struct lt_rec_trailer *tr = m->dump->trailer;
+	const struct lt_totals *dec = &m->decoded;
+	struct {
+		const char *what;
+		uint64_t trailer, decoded;
+		bool exact_only;
+	} cmp[] = {
+		{ "allocations", tr ? tr->allocations : 0,
+		  dec->allocations + m->lost.allocs, true },
+		{ "frees", tr ? tr->frees : 0, dec->frees + m->lost.frees, true },
+		{ "bytes allocated", tr ? tr->bytes_allocated : 0,
+		  dec->bytes_allocated + m->lost.bytes, true },
+		{ "reallocs", tr ? tr->reallocs : 0, dec->reallocs, true },
+		{ "threads created", tr ? tr->threads_created : 0,
+		  dec->threads_created, false },
+		{ "lost events", tr ? tr->lost_events : 0,
+		  m->lost.allocs + m->lost.frees, false },
+		{ "stacks", tr ? tr->stacks : 0, m->stack_records, false },
+		{ "chunks", tr ? tr->chunks : 0,
+		  m->dump->nchunks ? m->dump->nchunks - 1 : 0, false },
+	};
+
+	if (!tr)
+		return;
+	for (size_t i = 0; i < sizeof(cmp) / sizeof(cmp[0]); i++) {
+		if (cmp[i].exact_only && m->sampled)
+			continue;
+		/* Lost events have no realloc breakdown. */
+		if (cmp[i].trailer == cmp[i].decoded ||
+		    (!strcmp(cmp[i].what, "reallocs") && m->lost.allocs &&
+		     cmp[i].decoded <= cmp[i].trailer))
+			continue;
+		warn(m, "the trailer counts %llu %s but the dump holds %llu: "
+		     "the dump is damaged or incomplete",
+		     (unsigned long long)cmp[i].trailer, cmp[i].what,
+		     (unsigned long long)cmp[i].decoded);
+	}
+}
+
+static void set_clock(struct lt_model *m)
+{
+	const struct lt_dump *d = m->dump;
+	const struct lt_file_header *h = d->hdr;
+	uint64_t pt = d->pair_ticks, pm = d->pair_mono_ns;
+
+	m->start_ticks = h->start_ticks;
+	if (h->clock == LT_CLOCK_MONOTONIC) {
+		m->ns_per_tick = 1.0;
+		return;
+	}
+	if (d->trailer && d->trailer->mono_ns > pm) {
+		pt = d->trailer->ticks;
+		pm = d->trailer->mono_ns;
+	}
+	if (pt > h->start_ticks && pm > h->start_mono_ns)
+		m->ns_per_tick = (double)(pm - h->start_mono_ns) /
+				 (double)(pt - h->start_ticks);
+}
+
+static void note_warnings(struct lt_model *m)
+{
+	const struct lt_dump *d = m->dump;
+	const struct lt_anomalies *a = &m->anomalies;
+
+	if (d->seq_gaps)
+		warn(m, "%llu chunk(s) missing going by sequence numbers",
+		     (unsigned long long)d->seq_gaps);
+	if (a->ordering)
+		warn(m, "%llu allocation(s) returned an address that was "
+		     "still live (a free is missing or out of order)",
+		     (unsigned long long)a->ordering);
+	if (a->frees_untracked && !m->sampled)
+		warn(m, "%llu free(s) of blocks allocated before tracing "
+		     "began (or before fork) were not counted against any site",
+		     (unsigned long long)a->frees_untracked);
+	if (a->targets_unknown)
+		warn(m, "%llu join/detach/cancel/name record(s) named a "
+		     "thread this dump does not know",
+		     (unsigned long long)a->targets_unknown);
+	if (a->stacks_undefined)
+		warn(m, "%llu stack id(s) used but never defined",
+		     (unsigned long long)a->stacks_undefined);
+	if (a->stacks_redefined)
+		warn(m, "%llu stack id(s) defined more than once",
+		     (unsigned long long)a->stacks_redefined);
+	if (a->ticks_backwards)
+		warn(m, "a thread's clock went backwards %llu time(s)",
+		     (unsigned long long)a->ticks_backwards);
+	if (a->null_pointers)
+		warn(m, "%llu allocation(s) recorded at address 0",
+		     (unsigned long long)a->null_pointers);
+	if (d->unknown_records)
+		warn(m, "%llu record(s) of unknown type skipped",
+		     (unsigned long long)d->unknown_records);
+}
+
+int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
+		   void *progress_ctx, struct lt_model **out,
+		   struct lt_err *err)
+{
+	struct lt_model *m = calloc(1, sizeof(*m));
+	struct thread_entry *main_thread;
+	uint64_t last = 0;
+
+	*out = NULL;
+	if (!m || !(m->priv = calloc(1, sizeof(*m->priv)))) {
+		free(m);
+		return lt_err_set(err, "%s: out of memory", d->path);
+	}
+	m->dump = d;
+	m->sampled = (d->hdr->flags & LT_HDR_SAMPLED) && d->hdr->sample_interval;
+	m->sample_interval = m->sampled ? d->hdr->sample_interval : 0;
+	set_clock(m);
+
+	if (prepass_threads(m) < 0)
+		goto oom;
+	main_thread = get_thread(m, d->hdr->main_thread);
+	if (!main_thread)
+		goto oom;
+	main_thread->t.started = true;
+	main_thread->t.start_ticks = d->hdr->start_ticks;
+	thread_alive(m, main_thread);
+
+	if (merge(m, progress, progress_ctx) < 0 || finish(m) < 0)
+		goto oom;
+
+	for (size_t i = 0; m->priv->streams && i < d->nstreams; i++)
+		if (m->priv->streams[i].last_ticks > last)
+			last = m->priv->streams[i].last_ticks;
+	m->end_ticks = d->trailer && d->trailer->ticks > last ?
+		       d->trailer->ticks : last;
+	if (m->end_ticks < m->start_ticks)
+		m->end_ticks = m->start_ticks;
+
+	check_trailer(m);
+	note_warnings(m);
+	if (m->priv->oom)
+		goto oom;
+	*out = m;
+	return 0;
+oom:
+	lt_model_free(m);
+	return lt_err_set(err, "%s: out of memory replaying the dump", d->path);
+}
+
+void lt_model_free(struct lt_model *m)
+{
+	struct lt_model_priv *p;
+
+	if (!m)
+		return;
+	p = m->priv;
+	if (p) {
+		struct site_entry *s, *stmp;
+		struct thread_entry *t, *ttmp;
+		struct pthread_entry *pe, *ptmp;
+
+		HASH_ITER(hh, p->sites, s, stmp) {
+			HASH_DEL(p->sites, s);
+			free(s);
+		}
+		HASH_ITER(hh, p->threads, t, ttmp) {
+			HASH_DEL(p->threads, t);
+			free(t);
+		}
+		HASH_ITER(hh, p->pthreads, pe, ptmp) {
+			HASH_DEL(p->pthreads, pe);
+			free(pe->threads);
+			free(pe);
+		}
+		free(p->live.slots);
+		free(p->site_vec);
+		free(p->streams);
+		free(p->heap);
+		free(p);
+	}
+	for (size_t i = 0; i < m->nmodules; i++) {
+		free(m->modules[i].path);
+		free(m->modules[i].build_id);
+	}
+	for (size_t i = 0; i < m->nwarnings; i++)
+		free(m->warnings[i]);
+	free(m->warnings);
+	free(m->modules);
+	free(m->unloads);
+	free(m->sites);
+	free(m->threads);
+	free(m);
+}

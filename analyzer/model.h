@@ -1,0 +1,137 @@
+/*
+ * The model: merges every thread's stream of a dump by ticks and replays
+ * it into live-heap, per-site and per-thread state, then the totals of
+ * PRODUCT.md.  Never holds an event after replaying it: memory grows with
+ * live blocks, distinct stacks and threads only.  Knows nothing about
+ * symbols or output formats.
+ */
+#ifndef LT_ANALYZER_MODEL_H
+#define LT_ANALYZER_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dump.h"
+#include "fmt.h"
+
+/* Exactly the "totals" of PRODUCT.md's machine-readable summary. */
+struct lt_totals {
+	uint64_t allocations, frees, reallocs, bytes_allocated, peak_bytes;
+	uint64_t leaked_blocks, leaked_bytes, temporary;
+	uint64_t threads_created, threads_joined, threads_detached;
+	uint64_t threads_leaked, threads_running_at_exit, peak_threads;
+};
+
+/* Events the shim saw but could not record (LT_REC_LOST). */
+struct lt_lost {
+	uint64_t allocs, frees, bytes;
+};
+
+/* Things a well-formed, complete dump does not contain; reported, never
+ * fatal. */
+struct lt_anomalies {
+	uint64_t frees_untracked;   /* release of an address not live: made
+				     * before tracing, or inherited by fork */
+	uint64_t ordering;          /* acquisition of an address still live */
+	uint64_t targets_unknown;   /* join/detach/cancel of an unknown pthread_t */
+	uint64_t stacks_undefined;  /* a stack id used but never defined */
+	uint64_t stacks_redefined;  /* a stack id defined twice */
+	uint64_t ticks_backwards;   /* a thread's ticks went down */
+	uint64_t null_pointers;     /* a block at address 0 */
+};
+
+/* One allocation site: everything allocated under one stack id. */
+struct lt_site {
+	uint32_t stack_id;          /* LT_STACK_NONE for "no stack" */
+	uint32_t nframes;
+	const uint64_t *frames;     /* into the dump mapping; NULL: undefined */
+	uint64_t first_ticks;       /* first use; picks the module map */
+	uint64_t calls, bytes, min_size, max_size, reallocs, temporary;
+	uint64_t leaked_blocks, leaked_bytes;
+	/* The same, each event weighted by its sampling probability's
+	 * inverse; equal to the counts above in an exact dump. */
+	double est_calls, est_bytes, est_temporary;
+	double est_leaked_blocks, est_leaked_bytes;
+};
+
+struct lt_thread {
+	uint32_t serial;
+	uint32_t creator;           /* serial of the creating thread, 0 if none */
+	uint32_t create_stack;
+	uint32_t tid;               /* kernel tid from THREAD_START */
+	uint64_t pthread;
+	uint64_t start_routine;
+	uint64_t create_ticks, start_ticks, exit_ticks;
+	uint64_t allocs;            /* acquisitions by this thread so far */
+	bool is_main, created, started, exited, joined, detached, cancelled;
+	uint8_t exit_how;           /* enum lt_thread_exit_how */
+	char name[16];              /* NUL-terminated, may be empty */
+};
+
+struct lt_module {
+	char *path;
+	uint8_t *build_id;
+	size_t build_id_len;
+	uint64_t bias, lo, hi, ticks;
+	bool main_exe;
+};
+
+struct lt_module_unload {
+	uint64_t bias, ticks;
+};
+
+struct lt_model {
+	const struct lt_dump *dump;
+
+	struct lt_totals totals;    /* what the report states (sampled:
+				     * trailer totals and estimates) */
+	struct lt_totals decoded;   /* counted from the records themselves */
+	struct lt_lost lost;
+	struct lt_anomalies anomalies;
+	bool sampled;
+	uint64_t sample_interval;
+
+	uint64_t start_ticks, end_ticks, peak_ticks;
+	double ns_per_tick;         /* 0 when the dump cannot tell */
+	uint64_t events;            /* merged events replayed */
+	uint64_t stack_records;
+	uint64_t forks, execs, snapshots;
+
+	struct lt_site **sites;     /* every stack id seen, unordered */
+	size_t nsites;
+	struct lt_thread **threads; /* sorted by serial */
+	size_t nthreads;
+	struct lt_module *modules;
+	size_t nmodules;
+	struct lt_module_unload *unloads;
+	size_t nunloads;
+
+	char **warnings;            /* one sentence each, for the report */
+	size_t nwarnings;
+
+	struct lt_model_priv *priv;
+};
+
+/* Called now and then during the replay with payload bytes done/total. */
+typedef void lt_progress_fn(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * Replay the dump d (which must outlive the model).  Returns 0 and *out,
+ * or -1 with a message (only when out of memory: a damaged but readable
+ * dump gives a model with warnings).
+ */
+int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
+		   void *progress_ctx, struct lt_model **out,
+		   struct lt_err *err);
+
+void lt_model_free(struct lt_model *m);
+
+/* Seconds from the start of the run to ticks; negative when unknown. */
+double lt_model_seconds(const struct lt_model *m, uint64_t ticks);
+
+/* Sampling weight of one block of size bytes: 1 in an exact dump,
+ * 1 / (1 - exp(-size / R)) in a dump sampled with mean interval R. */
+double lt_model_weight(const struct lt_model *m, uint64_t size);
+
+#endif /* LT_ANALYZER_MODEL_H */
