@@ -1,0 +1,76 @@
+/*
+ * Synthetic dump writer for the unit tests only: builds a dump in memory
+ * record by record (or byte by byte, for hostile input) and writes it to a
+ * file.  Never linked into the shim or the analyzer.
+ */
+#ifndef LT_TESTS_DUMPGEN_H
+#define LT_TESTS_DUMPGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libtrace/dump.h>
+
+struct lt_gen;
+
+/* What the generator counted, as the shim would put in a trailer. */
+struct lt_gen_counts {
+	uint64_t allocations, frees, reallocs, bytes_allocated;
+	uint64_t threads_created, lost_events, stacks, chunks;
+};
+
+/* New generator with a header: clock MONOTONIC, main thread 1, start
+ * ticks 1000.  flags/sample_interval as in struct lt_file_header.
+ * Returns NULL when out of memory. */
+struct lt_gen *lt_gen_new(uint32_t flags, uint64_t sample_interval);
+void lt_gen_free(struct lt_gen *g);
+
+/* Start a chunk of thread's records (seq counted per thread); every
+ * record call below appends to the open chunk. */
+void lt_gen_chunk(struct lt_gen *g, uint32_t thread);
+void lt_gen_chunk_end(struct lt_gen *g);
+
+void lt_gen_alloc(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
+		  uint64_t ticks, uint64_t ptr, uint64_t size);
+void lt_gen_free_rec(struct lt_gen *g, enum lt_alloc_fn fn, uint64_t ticks,
+		     uint64_t ptr);
+void lt_gen_realloc(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
+		    uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
+		    uint64_t size);
+void lt_gen_stack(struct lt_gen *g, uint32_t id, const uint64_t *frames,
+		  unsigned n);
+void lt_gen_module(struct lt_gen *g, uint64_t ticks, const char *path,
+		   uint64_t bias, uint64_t lo, uint64_t hi, int main_exe);
+void lt_gen_thread_create(struct lt_gen *g, uint32_t stack, uint64_t ticks,
+			  uint32_t child, uint32_t flags);
+void lt_gen_thread_start(struct lt_gen *g, uint64_t ticks, uint64_t pthread);
+void lt_gen_thread_exit(struct lt_gen *g, uint64_t ticks);
+/* type: LT_REC_THREAD_JOIN, _DETACH or _CANCEL */
+void lt_gen_thread_op(struct lt_gen *g, enum lt_rec_type type, uint64_t ticks,
+		      uint64_t target);
+void lt_gen_lost(struct lt_gen *g, uint64_t ticks, uint64_t allocs,
+		 uint64_t frees, uint64_t bytes);
+/* Append raw bytes to the file (hostile input), outside any record. */
+void lt_gen_raw(struct lt_gen *g, const void *p, size_t len);
+
+/* A chunk of thread 0 holding the trailer with the counts so far (or
+ * *override when not NULL).  Closes an open chunk first. */
+void lt_gen_trailer(struct lt_gen *g, uint64_t ticks,
+		    const struct lt_gen_counts *override);
+
+const struct lt_gen_counts *lt_gen_counts(const struct lt_gen *g);
+
+/* The bytes so far (an open chunk is included as it stands). */
+const uint8_t *lt_gen_data(const struct lt_gen *g, size_t *len);
+
+/* Write the first len bytes (SIZE_MAX: all) to path; returns 0 or -1. */
+int lt_gen_write(const struct lt_gen *g, const char *path, size_t len);
+
+/* A fresh temporary file name for a test dump (caller frees); the file
+ * exists, empty. */
+char *lt_gen_tmpname(void);
+
+/* Writes the golden dump that tests/data/golden-v1.lt holds. */
+struct lt_gen *lt_gen_golden(void);
+
+#endif /* LT_TESTS_DUMPGEN_H */

@@ -1,0 +1,437 @@
+/*
+ * Unit tests for the dump reader (analyzer/dump.c): the golden dump, every
+ * truncation of it, damaged headers, hostile sizes and random corruption.
+ * Run with --write-golden PATH to regenerate tests/data/golden-v1.lt (only
+ * together with a format version bump).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "dump.h"
+#include "dumpgen.h"
+#include "model.h"
+
+static char *golden_path(void)
+{
+	const char *dir = getenv("LT_SRCDIR");
+	char *p;
+
+	if (asprintf(&p, "%s/tests/data/golden-v1.lt", dir ? dir : ".") < 0)
+		abort();
+	return p;
+}
+
+/* Write g (its first len bytes) to a temp file and open it. */
+static int open_gen(const struct lt_gen *g, size_t len, struct lt_dump **d,
+		    struct lt_err *err, char **path)
+{
+	char *name = lt_gen_tmpname();
+	int rc;
+
+	assert_int_equal(lt_gen_write(g, name, len), 0);
+	rc = lt_dump_open(name, d, err);
+	if (path)
+		*path = name;
+	else {
+		unlink(name);
+		free(name);
+	}
+	return rc;
+}
+
+static void assert_golden_numbers(const char *path)
+{
+	struct lt_dump *d;
+	struct lt_model *m;
+	struct lt_err err = { "" };
+
+	assert_int_equal(lt_dump_open(path, &d, &err), 0);
+	assert_int_equal(d->hdr->pid, 4711);
+	assert_int_equal(d->hdr->main_thread, 1);
+	assert_int_equal(d->exe_len, strlen("/usr/bin/golden"));
+	assert_memory_equal(d->exe, "/usr/bin/golden", d->exe_len);
+	assert_int_equal(d->nchunks, 4);
+	assert_int_equal(d->nstreams, 3);           /* threads 0, 1, 2 */
+	assert_false(d->truncated);
+	assert_non_null(d->trailer);
+	assert_int_equal(d->trailer->allocations, 6);
+	assert_int_equal(d->records, 18);
+
+	assert_int_equal(lt_model_build(d, NULL, NULL, &m, &err), 0);
+	assert_int_equal(m->totals.allocations, 6);
+	assert_int_equal(m->totals.frees, 3);
+	assert_int_equal(m->totals.reallocs, 1);
+	assert_int_equal(m->totals.bytes_allocated, 1660);
+	assert_int_equal(m->totals.peak_bytes, 1360);
+	assert_int_equal(m->totals.leaked_blocks, 2);
+	assert_int_equal(m->totals.leaked_bytes, 1050);
+	assert_int_equal(m->totals.temporary, 3);
+	assert_int_equal(m->totals.threads_created, 1);
+	assert_int_equal(m->totals.threads_joined, 1);
+	assert_int_equal(m->totals.threads_detached, 0);
+	assert_int_equal(m->totals.threads_leaked, 0);
+	assert_int_equal(m->totals.threads_running_at_exit, 0);
+	assert_int_equal(m->totals.peak_threads, 2);
+	assert_int_equal(m->nmodules, 1);
+	assert_string_equal(m->modules[0].path, "/usr/bin/golden");
+	assert_int_equal(m->nwarnings, 0);
+	assert_int_equal(m->end_ticks, 2200);
+	lt_model_free(m);
+	lt_dump_close(d);
+}
+
+static void test_golden_file(void **state)
+{
+	char *path = golden_path();
+	(void)state;
+
+	assert_true(access(path, R_OK) == 0);
+	assert_golden_numbers(path);
+	free(path);
+}
+
+/* The generator still writes the bytes the committed file holds, so a
+ * change to either shows up here. */
+static void test_golden_generator(void **state)
+{
+	struct lt_gen *g = lt_gen_golden();
+	char *path = golden_path(), *tmp = lt_gen_tmpname();
+	FILE *f = fopen(path, "rb");
+	size_t len, got;
+	const uint8_t *want = lt_gen_data(g, &len);
+	uint8_t *buf = malloc(len + 1);
+	(void)state;
+
+	assert_non_null(f);
+	got = fread(buf, 1, len + 1, f);
+	fclose(f);
+	assert_int_equal(got, len);
+	assert_memory_equal(buf, want, len);
+	assert_int_equal(lt_gen_write(g, tmp, SIZE_MAX), 0);
+	assert_golden_numbers(tmp);
+	unlink(tmp);
+	free(tmp);
+	free(buf);
+	free(path);
+	lt_gen_free(g);
+}
+
+/* Cutting the dump at any byte never crashes: before the header ends it
+ * is an error, after it the dump opens as truncated. */
+static void test_truncate_everywhere(void **state)
+{
+	struct lt_gen *g = lt_gen_golden();
+	size_t len, hsize;
+	const uint8_t *data = lt_gen_data(g, &len);
+	char *name = lt_gen_tmpname();
+	(void)state;
+
+	hsize = ((const struct lt_file_header *)data)->header_size;
+	for (size_t cut = 0; cut < len; cut++) {
+		struct lt_dump *d = NULL;
+		struct lt_model *m = NULL;
+		struct lt_err err = { "" };
+		int rc;
+
+		assert_int_equal(lt_gen_write(g, name, cut), 0);
+		rc = lt_dump_open(name, &d, &err);
+		if (cut < hsize) {
+			assert_int_equal(rc, -1);
+			assert_non_null(strstr(err.msg, name));
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_true(d->truncated);
+		assert_null(d->trailer);
+		assert_true(d->truncation[0] != '\0');
+		assert_int_equal(lt_model_build(d, NULL, NULL, &m, &err), 0);
+		assert_true(m->totals.allocations <= 6);
+		lt_model_free(m);
+		lt_dump_close(d);
+	}
+	unlink(name);
+	free(name);
+	lt_gen_free(g);
+}
+
+static void expect_error(struct lt_gen *g, const char *needle)
+{
+	struct lt_dump *d = NULL;
+	struct lt_err err = { "" };
+	char *path;
+
+	assert_int_equal(open_gen(g, SIZE_MAX, &d, &err, &path), -1);
+	assert_null(d);
+	if (!strstr(err.msg, needle) || !strstr(err.msg, path))
+		fail_msg("error \"%s\" lacks \"%s\" or the path", err.msg, needle);
+	unlink(path);
+	free(path);
+}
+
+static void test_bad_header(void **state)
+{
+	struct lt_gen *g;
+	struct lt_file_header *h;
+	size_t len;
+	(void)state;
+
+	g = lt_gen_golden();
+	((uint8_t *)lt_gen_data(g, &len))[0] = 'X';
+	expect_error(g, "not a libtrace dump (bad magic at byte 0");
+	lt_gen_free(g);
+
+	g = lt_gen_golden();
+	h = (struct lt_file_header *)lt_gen_data(g, &len);
+	h->version = 99;
+	expect_error(g, "dump format version 99 at byte 8");
+	lt_gen_free(g);
+
+	g = lt_gen_golden();
+	h = (struct lt_file_header *)lt_gen_data(g, &len);
+	h->header_size = 0xfffffff8u;
+	expect_error(g, "header is truncated (need 4294967288 bytes");
+	lt_gen_free(g);
+
+	g = lt_gen_golden();
+	h = (struct lt_file_header *)lt_gen_data(g, &len);
+	h->header_size = 84;
+	expect_error(g, "header_size 84 at byte 12");
+	lt_gen_free(g);
+
+	g = lt_gen_golden();
+	h = (struct lt_file_header *)lt_gen_data(g, &len);
+	h->exe_len = 0xffffffffu;
+	h->cmdline_len = 0xffffffffu;
+	expect_error(g, "header strings need");
+	lt_gen_free(g);
+}
+
+static void test_hostile_sizes(void **state)
+{
+	struct lt_gen *g;
+	struct lt_dump *d;
+	struct lt_err err = { "" };
+	char *path, want[256];
+	(void)state;
+
+	/* A chunk size beyond LT_CHUNK_MAX is corruption, not truncation. */
+	g = lt_gen_new(0, 0);
+	lt_gen_chunk(g, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 1100, 0x10, 8);
+	lt_gen_chunk_end(g);
+	{
+		struct lt_chunk_header ch = { LT_CHUNK_MAGIC, 0xfffffff8u, 1, 1,
+					      0, 0 };
+		lt_gen_raw(g, &ch, sizeof(ch));
+	}
+	expect_error(g, "has size 4294967288 (expected a multiple of 8, at most");
+	lt_gen_free(g);
+
+	/* A plausible size that runs past the end of file: truncated. */
+	g = lt_gen_new(0, 0);
+	lt_gen_chunk(g, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 1100, 0x10, 8);
+	lt_gen_chunk_end(g);
+	{
+		struct lt_chunk_header ch = { LT_CHUNK_MAGIC, 4096, 1, 1, 0, 0 };
+		lt_gen_raw(g, &ch, sizeof(ch));
+		lt_gen_raw(g, "12345678", 8);
+	}
+	assert_int_equal(open_gen(g, SIZE_MAX, &d, &err, NULL), 0);
+	assert_true(d->truncated);
+	assert_int_equal(d->nchunks, 1);
+	assert_non_null(strstr(d->truncation, "need 4128 bytes, have 40"));
+	lt_dump_close(d);
+	lt_gen_free(g);
+
+	/* Garbage where a chunk header should be. */
+	g = lt_gen_golden();
+	lt_gen_raw(g, "garbage!garbage!garbage!garbage!", 32);
+	expect_error(g, "has bad magic 0x62726167 (expected 0x4b43544c");
+	lt_gen_free(g);
+
+	/* Record sizes: zero, odd, past the chunk, below the type's layout. */
+	{
+		static const struct {
+			uint16_t size;
+			uint8_t type;
+			const char *what, *rest;
+		} cases[] = {
+			{ 0, LT_REC_FREE, "record",
+			  "has size 0 (expected a multiple of 8, at least 8)" },
+			{ 12, LT_REC_FREE, "record",
+			  "has size 12 (expected a multiple of 8, at least 8)" },
+			{ 4096, LT_REC_FREE, "record",
+			  "is truncated (need 4096 bytes, have 32)" },
+			{ 16, LT_REC_FREE, "free record",
+			  "is truncated (need 24 bytes, have 16)" },
+			{ 24, LT_REC_ALLOC, "alloc record",
+			  "is truncated (need 32 bytes, have 24)" },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct lt_rec_head h = { cases[i].type, 0, cases[i].size, 0 };
+			uint64_t pad[3] = { 0 };
+			size_t at;
+
+			g = lt_gen_new(0, 0);
+			lt_gen_chunk(g, 1);
+			lt_gen_data(g, &at);
+			lt_gen_raw(g, &h, sizeof(h));
+			lt_gen_raw(g, pad, sizeof(pad));
+			lt_gen_chunk_end(g);
+			snprintf(want, sizeof(want), "%s at byte %zu %s",
+				 cases[i].what, at, cases[i].rest);
+			expect_error(g, want);
+			lt_gen_free(g);
+		}
+	}
+
+	/* The message format of PRODUCT.md, whole. */
+	g = lt_gen_new(0, 0);
+	lt_gen_chunk(g, 1);
+	{
+		struct lt_rec_head h = { LT_REC_FREE, 0, 16, 0 };
+		uint64_t t = 5;
+		size_t at;
+		lt_gen_data(g, &at);
+		lt_gen_raw(g, &h, sizeof(h));
+		lt_gen_raw(g, &t, sizeof(t));
+		lt_gen_chunk_end(g);
+		assert_int_equal(open_gen(g, SIZE_MAX, &d, &err, &path), -1);
+		snprintf(want, sizeof(want), "%s: free record at byte %zu is "
+			 "truncated (need 24 bytes, have 16)", path, at);
+		assert_string_equal(err.msg, want);
+		unlink(path);
+		free(path);
+	}
+	lt_gen_free(g);
+
+	/* A module whose strings overflow the record. */
+	g = lt_gen_new(0, 0);
+	lt_gen_chunk(g, 1);
+	lt_gen_module(g, 1001, "/lib/x.so", 0, 0, 0x1000, 0);
+	{
+		size_t len;
+		uint8_t *p = (uint8_t *)lt_gen_data(g, &len);
+		struct lt_rec_module *mod = (void *)(p + len - 64);
+		assert_int_equal(mod->head.type, LT_REC_MODULE);
+		mod->path_len = 60000;
+	}
+	lt_gen_chunk_end(g);
+	expect_error(g, "module record at byte");
+	lt_gen_free(g);
+}
+
+/* Unknown record types are skipped by size and counted. */
+static void test_unknown_records(void **state)
+{
+	struct lt_gen *g = lt_gen_new(0, 0);
+	struct lt_dump *d;
+	struct lt_model *m;
+	struct lt_err err = { "" };
+	struct lt_rec_head h = { 200, 0, 24, 0 };
+	uint64_t body[2] = { 1, 2 };
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	lt_gen_raw(g, &h, sizeof(h));
+	lt_gen_raw(g, body, sizeof(body));
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 1100, 0x10, 8);
+	lt_gen_trailer(g, 1200, NULL);
+	assert_int_equal(open_gen(g, SIZE_MAX, &d, &err, NULL), 0);
+	assert_false(d->truncated);
+	assert_int_equal(d->unknown_records, 1);
+	assert_int_equal(lt_model_build(d, NULL, NULL, &m, &err), 0);
+	assert_int_equal(m->totals.allocations, 1);
+	assert_int_equal(m->totals.leaked_bytes, 8);
+	lt_model_free(m);
+	lt_dump_close(d);
+	lt_gen_free(g);
+}
+
+static void test_missing_and_empty(void **state)
+{
+	struct lt_dump *d;
+	struct lt_err err = { "" };
+	char *name = lt_gen_tmpname();
+	(void)state;
+
+	assert_int_equal(lt_dump_open(name, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "file is empty"));
+	unlink(name);
+	assert_int_equal(lt_dump_open(name, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot open"));
+	assert_int_equal(lt_dump_open("/", &d, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	free(name);
+}
+
+/* Random damage: whatever opens must replay without crashing (run under
+ * ASan to make this bite). */
+static void test_random_corruption(void **state)
+{
+	struct lt_gen *g = lt_gen_golden();
+	size_t len;
+	const uint8_t *orig = lt_gen_data(g, &len);
+	uint8_t *copy = malloc(len);
+	char *name = lt_gen_tmpname();
+	unsigned seed = 12345;
+	(void)state;
+
+	for (int round = 0; round < 3000; round++) {
+		struct lt_dump *d;
+		struct lt_model *m;
+		struct lt_err err;
+		FILE *f;
+
+		memcpy(copy, orig, len);
+		for (int k = 0; k < 1 + round % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			copy[(seed >> 8) % len] = (uint8_t)(seed >> 20);
+		}
+		f = fopen(name, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(copy, 1, len, f), len);
+		fclose(f);
+		if (lt_dump_open(name, &d, &err) < 0) {
+			assert_non_null(strstr(err.msg, name));
+			continue;
+		}
+		if (lt_model_build(d, NULL, NULL, &m, &err) == 0)
+			lt_model_free(m);
+		lt_dump_close(d);
+	}
+	unlink(name);
+	free(name);
+	free(copy);
+	lt_gen_free(g);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_file),
+		cmocka_unit_test(test_golden_generator),
+		cmocka_unit_test(test_truncate_everywhere),
+		cmocka_unit_test(test_bad_header),
+		cmocka_unit_test(test_hostile_sizes),
+		cmocka_unit_test(test_unknown_records),
+		cmocka_unit_test(test_missing_and_empty),
+		cmocka_unit_test(test_random_corruption),
+	};
+
+	if (argc == 3 && strcmp(argv[1], "--write-golden") == 0) {
+		struct lt_gen *g = lt_gen_golden();
+		int rc = lt_gen_write(g, argv[2], SIZE_MAX);
+		lt_gen_free(g);
+		return rc ? 1 : 0;
+	}
+	return cmocka_run_group_tests_name("dump", tests, NULL, NULL);
+}
