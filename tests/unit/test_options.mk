@@ -1,0 +1,1 @@
+$(BUILD)/tests/test_options: $(BUILD)/interposer/options.o $(BUILD)/interposer/log.o

@@ -1,0 +1,126 @@
+/*
+ * Unit tests for interposer/stacks.c, the lock-free stack table.  The
+ * recording seam (lt_reserve/lt_commit) is replaced here by a recorder that
+ * keeps every STACK definition, so the tests can count them.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shim.h"
+
+__thread struct lt_thread lt_self;
+
+#define MAX_DEFS 20000
+static _Atomic uint32_t def_count;
+static uint32_t def_ids[MAX_DEFS];
+static __thread uint8_t scratch[4096] __attribute__((aligned(8)));
+
+void *lt_reserve(struct lt_thread *t, size_t len)
+{
+	(void)t;
+	assert_true(len <= sizeof(scratch));
+	return scratch;
+}
+
+void lt_commit(struct lt_thread *t, size_t len)
+{
+	const struct lt_rec_stack *r = (const void *)scratch;
+
+	(void)t;
+	assert_int_equal(r->head.type, LT_REC_STACK);
+	assert_int_equal(r->head.size, len);
+	uint32_t i = atomic_fetch_add(&def_count, 1);
+	assert_true(i < MAX_DEFS);
+	def_ids[i] = r->head.aux;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	atomic_store(&def_count, 0);
+	return 0;
+}
+
+static void test_same_stack_same_id_defined_once(void **state)
+{
+	uint64_t a[3] = { 0x401000, 0x402000, 0x403000 };
+	uint64_t b[3] = { 0x401000, 0x402000, 0x403004 };
+
+	(void)state;
+	uint32_t ia = lt_stacks_intern(a, 3);
+	uint32_t ib = lt_stacks_intern(b, 3);
+	assert_int_not_equal(ia, LT_STACK_NONE);
+	assert_int_not_equal(ia, ib);
+	assert_int_equal(lt_stacks_intern(a, 3), ia);
+	assert_int_equal(lt_stacks_intern(a, 2), lt_stacks_intern(a, 2));
+	assert_int_not_equal(lt_stacks_intern(a, 2), ia);   /* a prefix is another stack */
+	assert_int_equal(atomic_load(&def_count), 3);
+}
+
+static void test_new_dump_redefines_on_next_use(void **state)
+{
+	uint64_t a[2] = { 0x501000, 0x502000 };
+
+	(void)state;
+	uint32_t id = lt_stacks_intern(a, 2);
+	assert_int_equal(atomic_load(&def_count), 1);
+	lt_stacks_new_dump();
+	assert_int_equal(lt_stacks_intern(a, 2), id);
+	assert_int_equal(lt_stacks_intern(a, 2), id);
+	assert_int_equal(atomic_load(&def_count), 2);
+	assert_int_equal(def_ids[1], id);
+}
+
+#define RACE_STACKS 2000
+
+static void *race(void *arg)
+{
+	uint32_t *ids = arg;
+
+	for (uint32_t i = 0; i < RACE_STACKS; i++) {
+		uint64_t f[4] = { 0x700000 + i, 0x800000, 0x900000 + (i & 7), 0xa00000 };
+
+		ids[i] = lt_stacks_intern(f, 4);
+	}
+	return NULL;
+}
+
+/* Threads interning the same stacks at once agree on every id, and each id
+ * is defined exactly once. */
+static void test_concurrent_interning(void **state)
+{
+	static uint32_t ids[4][RACE_STACKS];
+	pthread_t th[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, race, ids[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 1; i < 4; i++)
+		assert_memory_equal(ids[0], ids[i], sizeof(ids[0]));
+	assert_int_equal(atomic_load(&def_count), RACE_STACKS);
+	static uint8_t seen[1u << 20];
+	for (uint32_t i = 0; i < RACE_STACKS; i++) {
+		assert_true(def_ids[i] < sizeof(seen));
+		assert_int_equal(seen[def_ids[i]]++, 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_same_stack_same_id_defined_once, setup),
+		cmocka_unit_test_setup(test_new_dump_redefines_on_next_use, setup),
+		cmocka_unit_test_setup(test_concurrent_interning, setup),
+	};
+
+	if (lt_stacks_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("stacks", tests, NULL, NULL);
+}
