@@ -392,20 +392,24 @@ static struct module *find_module(struct lt_symbolizer *sym, uint64_t addr,
 	return best;
 }
 
-/* As eu-addr2line: the linkage name when there is one (it demangles to
- * the qualified name with parameters), else DW_AT_name, following
- * DW_AT_abstract_origin and DW_AT_specification. */
+/*
+ * The C++ linkage name when there is one (it demangles to the qualified
+ * name with parameters), else DW_AT_name, following DW_AT_abstract_origin
+ * and DW_AT_specification.  eu-addr2line prefers any linkage name, but in
+ * C that is only an asm label: glibc would show qsort as "__GI_qsort".
+ */
 static const char *die_function(struct lt_symbolizer *sym, Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
-	const char *name = dwarf_formstring(
+	const char *linkage = dwarf_formstring(
 		dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
-	if (!name)
-		name = dwarf_formstring(
+	if (!linkage)
+		linkage = dwarf_formstring(
 			dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-	if (!name)
-		name = dwarf_formstring(
-			dwarf_attr_integrate(die, DW_AT_name, &attr));
+	const char *name = dwarf_formstring(
+		dwarf_attr_integrate(die, DW_AT_name, &attr));
+	if (linkage && (strncmp(linkage, "_Z", 2) == 0 || !name))
+		name = linkage;
 	return intern_function(sym, name);
 }
 
