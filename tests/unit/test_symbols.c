@@ -1,0 +1,809 @@
+/*
+ * Unit tests for analyzer/symbols.c.  The fixtures are this binary (built
+ * with -g) and the libc it runs on: expected names and lines come from the
+ * source itself (__LINE__) and from eu-addr2line -i -f -C as the oracle.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "demangle.h"
+#include "symbols.h"
+
+#define MAX_FRAMES 16
+
+/* ---- fixture code whose addresses the tests resolve ---------------------- */
+
+static volatile uintptr_t captured_ra;
+static volatile int captured_line;
+static volatile int call_line_outer;
+static volatile int call_line_inner;
+
+/* Records where it was called from: a return address inside the caller. */
+__attribute__((noinline)) static void capture(int line)
+{
+	captured_ra = (uintptr_t)__builtin_return_address(0);
+	captured_line = line;
+	__asm__ volatile("" ::: "memory");
+}
+
+/* The barrier after each call keeps it from becoming a tail call, which
+ * would take the caller's frame (and its return address) away. */
+__attribute__((noinline)) static void known_function(void)
+{
+	capture(__LINE__);
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline __attribute__((always_inline)) void inlined_leaf(void)
+{
+	capture(__LINE__);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void calls_inline(void)
+{
+	call_line_outer = __LINE__; inlined_leaf();
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline __attribute__((always_inline)) void inlined_middle(void)
+{
+	call_line_inner = __LINE__; inlined_leaf();
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void calls_nested_inline(void)
+{
+	call_line_outer = __LINE__; inlined_middle();
+	__asm__ volatile("" ::: "memory");
+}
+
+/* C with an asm label: DWARF has DW_AT_linkage_name "test_symbols_label",
+ * as glibc's qsort has "__GI_qsort"; the source name is what users know. */
+void asm_labelled(void) __asm__("test_symbols_label");
+__attribute__((noinline)) void asm_labelled(void)
+{
+	capture(__LINE__);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* ---- the ELF objects of this process --------------------------------- */
+
+struct object {
+	uintptr_t addr;         /* in: an address inside it */
+	char path[PATH_MAX];
+	uint64_t bias, lo, hi;
+	uint8_t build_id[64];
+	size_t build_id_len;
+	bool found;
+};
+
+static size_t note_build_id(const struct dl_phdr_info *info, uint8_t *out,
+			    size_t max)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+		const uint8_t *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const uint8_t *name = p + sizeof(*n);
+			const uint8_t *desc = name + ((n->n_namesz + 3) & ~3u);
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0 && n->n_descsz <= max) {
+				memcpy(out, desc, n->n_descsz);
+				return n->n_descsz;
+			}
+			p = desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 0;
+}
+
+static int find_object_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct object *o = arg;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (o->addr < lo || o->addr >= hi)
+		return 0;
+	o->lo = lo;
+	o->hi = hi;
+	o->bias = info->dlpi_addr;
+	if (info->dlpi_name && info->dlpi_name[0]) {
+		snprintf(o->path, sizeof(o->path), "%s", info->dlpi_name);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", o->path, sizeof(o->path) - 1);
+		o->path[n > 0 ? n : 0] = '\0';
+	}
+	o->build_id_len = note_build_id(info, o->build_id, sizeof(o->build_id));
+	o->found = true;
+	return 1;
+}
+
+static struct object object_of(uintptr_t addr)
+{
+	struct object o;
+	memset(&o, 0, sizeof(o));
+	o.addr = addr;
+	dl_iterate_phdr(find_object_cb, &o);
+	assert_true(o.found);
+	assert_true(o.path[0] != '\0');
+	assert_true(o.build_id_len > 0);
+	return o;
+}
+
+static struct lt_symbolizer *symbolizer_for(const struct object *o)
+{
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, o->path, o->bias, o->lo, o->hi,
+					   o->build_id, o->build_id_len, 1), 0);
+	return sym;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void assert_frame(const struct lt_sym_frame *f, const char *function,
+			 int line, bool inlined)
+{
+	assert_non_null(f->function);
+	assert_string_equal(f->function, function);
+	assert_non_null(f->file);
+	if (!ends_with(f->file, "test_symbols.c"))
+		fail_msg("file is %s", f->file);
+	assert_int_equal(f->line, line);
+	assert_int_equal(f->inlined, inlined);
+}
+
+/* ---- the oracle -------------------------------------------------------- */
+
+/* eu-addr2line's "file:line[:column]" against ours "file:line". */
+static bool same_place(const char *theirs, const char *ours)
+{
+	size_t n = strlen(ours);
+	if (strncmp(theirs, ours, n) != 0)
+		return false;
+	if (theirs[n] == '\0')
+		return true;
+	return theirs[n] == ':' && theirs[n + 1] &&
+	       strspn(theirs + n + 1, "0123456789") == strlen(theirs + n + 1);
+}
+
+/* The function eu-addr2line names: its first line reads "f inlined at
+ * file:line in g" when the address is inlined; and it prefers C asm labels
+ * such as glibc's "__GI_qsort", which we deliberately do not. */
+static const char *their_function(char *line)
+{
+	char *cut = strstr(line, " inlined at ");
+	if (cut)
+		*cut = '\0';
+	return strncmp(line, "__GI_", 5) == 0 ? line + 5 : line;
+}
+
+/*
+ * Compares frames with what eu-addr2line --relative -i -f -C prints for
+ * the same file offset: a function line then a file:line line per frame.
+ * Skips the test when eu-addr2line (Debian: elfutils) is not installed.
+ */
+static bool matches_addr2line(const char *path, uint64_t offset,
+			      const struct lt_sym_frame *frames, int n)
+{
+	if (system("command -v eu-addr2line >/dev/null 2>&1") != 0) {
+		print_message("eu-addr2line not installed (Debian: elfutils)\n");
+		skip();
+	}
+	char cmd[PATH_MAX + 128];
+	snprintf(cmd, sizeof(cmd),
+		 "eu-addr2line --relative -i -f -C -e '%s' 0x%" PRIx64,
+		 path, offset);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char line[2][4096];
+	int i = 0;
+	bool same = true;
+	while (fgets(line[0], sizeof(line[0]), p) &&
+	       fgets(line[1], sizeof(line[1]), p)) {
+		line[0][strcspn(line[0], "\n")] = '\0';
+		line[1][strcspn(line[1], "\n")] = '\0';
+		const char *fn = their_function(line[0]);
+		char ours[4096] = "(no frame)";
+		const char *our_fn = "(no frame)";
+		if (i < n) {
+			snprintf(ours, sizeof(ours), "%s:%d",
+				 frames[i].file ? frames[i].file : "??",
+				 frames[i].line);
+			our_fn = frames[i].function ? frames[i].function : "??";
+		}
+		if (i >= n || strcmp(fn, our_fn) != 0 ||
+		    !same_place(line[1], ours)) {
+			print_error("frame %d: eu-addr2line says %s at %s, "
+				    "we say %s at %s\n", i, fn, line[1],
+				    our_fn, ours);
+			same = false;
+		}
+		i++;
+	}
+	/* Its exit status is 1 whenever there is no DWARF for -i to walk. */
+	assert_int_not_equal(pclose(p), -1);
+	if (i != n) {
+		print_error("eu-addr2line gave %d frames, we gave %d\n", i, n);
+		same = false;
+	}
+	return same;
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void test_function_entry(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&known_function;
+	struct object self = object_of(addr);
+	struct lt_symbolizer *sym = symbolizer_for(&self);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 1);
+	assert_non_null(f[0].function);
+	assert_string_equal(f[0].function, "known_function");
+	assert_true(f[0].line > 0);
+	assert_string_equal(f[0].module, self.path);
+	assert_int_equal(f[0].offset, addr - self.bias);
+	assert_false(f[0].inlined);
+	assert_false(lt_sym_is_allocator_frame(&f[0]));
+	assert_true(matches_addr2line(self.path, addr - self.bias, f, n));
+	assert_string_equal(lt_sym_warnings(sym), "");
+	lt_sym_free(sym);
+}
+
+static void test_return_address_line(void **state)
+{
+	(void)state;
+	known_function();
+	uintptr_t ra = captured_ra;
+	struct object self = object_of(ra);
+	struct lt_symbolizer *sym = symbolizer_for(&self);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 1);
+	assert_frame(&f[0], "known_function", captured_line, false);
+	/* The frame reports the recorded address, not the looked-up one. */
+	assert_int_equal(f[0].offset, ra - self.bias);
+	assert_true(matches_addr2line(self.path, ra - 1 - self.bias, f, n));
+
+	/* A second lookup comes from the cache and says the same. */
+	struct lt_sym_frame again[MAX_FRAMES];
+	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, again, MAX_FRAMES), 1);
+	assert_ptr_equal(again[0].function, f[0].function);
+	assert_ptr_equal(again[0].file, f[0].file);
+	assert_int_equal(again[0].line, f[0].line);
+	lt_sym_free(sym);
+}
+
+static void test_inlined_frame(void **state)
+{
+	(void)state;
+	calls_inline();
+	uintptr_t ra = captured_ra;
+	int leaf_line = captured_line;
+	struct object self = object_of(ra);
+	struct lt_symbolizer *sym = symbolizer_for(&self);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 2);
+	assert_frame(&f[0], "inlined_leaf", leaf_line, true);
+	assert_frame(&f[1], "calls_inline", call_line_outer, false);
+	assert_true(matches_addr2line(self.path, ra - 1 - self.bias, f, n));
+
+	char buf[256];
+	lt_sym_format(&f[1], buf, sizeof(buf));
+	char want[64];
+	snprintf(want, sizeof(want), "test_symbols.c:%d)", call_line_outer);
+	assert_true(strncmp(buf, "calls_inline (", 14) == 0);
+	assert_true(ends_with(buf, want));
+
+	/* max cuts the chain at the innermost frames. */
+	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, 1), 1);
+	assert_string_equal(f[0].function, "inlined_leaf");
+	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, 0), 0);
+	lt_sym_free(sym);
+}
+
+static void test_nested_inlined_frames(void **state)
+{
+	(void)state;
+	calls_nested_inline();
+	uintptr_t ra = captured_ra;
+	struct object self = object_of(ra);
+	struct lt_symbolizer *sym = symbolizer_for(&self);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 3);
+	assert_frame(&f[0], "inlined_leaf", captured_line, true);
+	assert_frame(&f[1], "inlined_middle", call_line_inner, true);
+	assert_frame(&f[2], "calls_nested_inline", call_line_outer, false);
+	assert_true(matches_addr2line(self.path, ra - 1 - self.bias, f, n));
+	lt_sym_free(sym);
+}
+
+static void test_asm_label(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&asm_labelled;
+	struct object self = object_of(addr);
+	struct lt_symbolizer *sym = symbolizer_for(&self);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	assert_int_equal(lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES), 1);
+	assert_non_null(f[0].function);
+	assert_string_equal(f[0].function, "asm_labelled");
+	lt_sym_free(sym);
+}
+
+static void test_libc_function(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&div;
+	struct object libc = object_of(addr);
+	struct lt_symbolizer *sym = symbolizer_for(&libc);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES);
+	assert_true(n >= 1);
+	assert_non_null(f[n - 1].function);
+	assert_string_equal(f[n - 1].function, "div");
+	assert_true(lt_sym_is_allocator_frame(&f[n - 1]) ==
+		    (strncmp(strrchr(libc.path, '/') + 1, "libc.so", 7) == 0));
+	assert_true(matches_addr2line(libc.path, addr - libc.bias, f, n));
+	assert_string_equal(lt_sym_warnings(sym), "");
+	lt_sym_free(sym);
+}
+
+/* Writes a copy of path with its build-id bytes inverted, so neither the
+ * build-id nor .gnu_debuglink can find debug info for it.  Returns the
+ * copy's name (free it) and its new build-id in id. */
+static char *copy_without_debuginfo(const struct object *o, uint8_t *id)
+{
+	FILE *in = fopen(o->path, "rb");
+	assert_non_null(in);
+	assert_int_equal(fseek(in, 0, SEEK_END), 0);
+	long size = ftell(in);
+	assert_true(size > 0);
+	rewind(in);
+	uint8_t *data = malloc((size_t)size);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)size, in), (size_t)size);
+	fclose(in);
+
+	uint8_t *note = memmem(data, (size_t)size, o->build_id, o->build_id_len);
+	assert_non_null(note);
+	for (size_t i = 0; i < o->build_id_len; i++)
+		id[i] = note[i] ^= 0xff;
+
+	char *name = strdup("/tmp/test_symbols_stripped.XXXXXX");
+	assert_non_null(name);
+	int fd = mkstemp(name);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, (size_t)size), size);
+	close(fd);
+	free(data);
+	return name;
+}
+
+static void test_dynsym_only(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&div;
+	struct object libc = object_of(addr);
+	uint8_t id[64];
+	char *copy = copy_without_debuginfo(&libc, id);
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, copy, libc.bias, libc.lo, libc.hi,
+					   id, libc.build_id_len, 1), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 1);
+	assert_non_null(f[0].function);
+	assert_string_equal(f[0].function, "div");
+	assert_null(f[0].file);
+	assert_int_equal(f[0].line, 0);
+	char buf[128], want[128];
+	snprintf(want, sizeof(want), "div (%s)", strrchr(copy, '/') + 1);
+	assert_string_equal(lt_sym_format(&f[0], buf, sizeof(buf)), want);
+	assert_true(matches_addr2line(copy, addr - libc.bias, f, n));
+	assert_string_equal(lt_sym_warnings(sym), "");
+	lt_sym_free(sym);
+	unlink(copy);
+	free(copy);
+}
+
+static void test_build_id_mismatch(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&known_function;
+	struct object self = object_of(addr);
+	self.build_id[0] ^= 0x5a;
+	struct lt_symbolizer *sym = symbolizer_for(&self);
+	/* The same stale file mapped twice still warns once. */
+	assert_int_equal(lt_sym_add_module(sym, self.path, self.bias, self.lo,
+					   self.hi, self.build_id,
+					   self.build_id_len, 2), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 1);
+	assert_null(f[0].function);
+	assert_null(f[0].file);
+	assert_string_equal(f[0].module, self.path);
+	assert_int_equal(f[0].offset, addr - self.bias);
+
+	char want[PATH_MAX + 128], buf[PATH_MAX + 32];
+	snprintf(want, sizeof(want), "%s: build-id differs from the traced run "
+		 "(file changed since?); frames shown as offsets\n", self.path);
+	assert_string_equal(lt_sym_warnings(sym), want);
+	snprintf(want, sizeof(want), "%s+0x%" PRIx64, strrchr(self.path, '/') + 1,
+		 (uint64_t)(addr - self.bias));
+	assert_string_equal(lt_sym_format(&f[0], buf, sizeof(buf)), want);
+	lt_sym_free(sym);
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	static const char path[] = "/nonexistent/dir/libgone.so.1";
+	static const uint8_t id[] = { 1, 2, 3, 4 };
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, path, 0x700000000000,
+					   0x700000000000, 0x700000100000,
+					   id, sizeof(id), 5), 0);
+	assert_int_equal(lt_sym_add_module(sym, path, 0x710000000000,
+					   0x710000000000, 0x710000100000,
+					   NULL, 0, 6), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	int n = lt_sym_resolve(sym, 0x700000001a2b, false, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 1);
+	assert_null(f[0].function);
+	assert_string_equal(f[0].module, path);
+	assert_int_equal(f[0].offset, 0x1a2b);
+	char buf[64];
+	assert_string_equal(lt_sym_format(&f[0], buf, sizeof(buf)),
+			    "libgone.so.1+0x1a2b");
+	n = lt_sym_resolve(sym, 0x710000000010, true, 0, f, MAX_FRAMES);
+	assert_int_equal(n, 1);
+	assert_int_equal(f[0].offset, 0x10);
+	assert_string_equal(lt_sym_warnings(sym),
+			    "/nonexistent/dir/libgone.so.1: cannot open (No such "
+			    "file or directory); frames shown as offsets\n");
+	lt_sym_free(sym);
+}
+
+static void test_not_elf_and_truncated(void **state)
+{
+	(void)state;
+	char text[] = "/tmp/test_symbols_text.XXXXXX";
+	int fd = mkstemp(text);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
+	close(fd);
+
+	/* The first 4 KiB of this binary: a valid header, sections cut off. */
+	uintptr_t addr = (uintptr_t)&known_function;
+	struct object self = object_of(addr);
+	char cut[] = "/tmp/test_symbols_cut.XXXXXX";
+	fd = mkstemp(cut);
+	assert_true(fd >= 0);
+	FILE *in = fopen(self.path, "rb");
+	assert_non_null(in);
+	char head[4096];
+	size_t got = fread(head, 1, sizeof(head), in);
+	fclose(in);
+	assert_int_equal(write(fd, head, got), (ssize_t)got);
+	close(fd);
+
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, text, 0x1000, 0x1000, 0x2000,
+					   NULL, 0, 1), 0);
+	assert_int_equal(lt_sym_add_module(sym, cut, self.bias, self.lo, self.hi,
+					   NULL, 0, 1), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+	assert_int_equal(lt_sym_resolve(sym, 0x1800, false, 0, f, MAX_FRAMES), 1);
+	assert_null(f[0].function);
+	assert_int_equal(f[0].offset, 0x800);
+	assert_true(lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES) >= 1);
+	assert_string_equal(f[0].module, cut);
+	assert_non_null(strstr(lt_sym_warnings(sym), ": not an ELF file ("));
+	lt_sym_free(sym);
+	unlink(text);
+	unlink(cut);
+}
+
+/* Overwrites stretches of a copy of this binary, where its DWARF lives,
+ * and resolves through the wreckage: any answer will do, a crash will not. */
+static void test_corrupt_debug_info(void **state)
+{
+	(void)state;
+	uintptr_t addrs[] = {
+		(uintptr_t)&known_function, (uintptr_t)&calls_inline,
+		(uintptr_t)&calls_nested_inline, (uintptr_t)&capture,
+	};
+	struct object self = object_of(addrs[0]);
+	FILE *in = fopen(self.path, "rb");
+	assert_non_null(in);
+	assert_int_equal(fseek(in, 0, SEEK_END), 0);
+	long size = ftell(in);
+	rewind(in);
+	uint8_t *data = malloc((size_t)size);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)size, in), (size_t)size);
+	fclose(in);
+
+	unsigned seed = 12345;
+	for (int round = 0; round < 20; round++) {
+		uint8_t *copy = malloc((size_t)size);
+		assert_non_null(copy);
+		memcpy(copy, data, (size_t)size);
+		for (int k = 0; k < 8; k++) {
+			/* Skip the loaded part so the file still maps. */
+			size_t at = (size_t)size / 3 +
+				    (size_t)rand_r(&seed) % ((size_t)size * 2 / 3 - 64);
+			for (int b = 0; b < 64; b++)
+				copy[at + b] = (uint8_t)rand_r(&seed);
+		}
+		char name[] = "/tmp/test_symbols_corrupt.XXXXXX";
+		int fd = mkstemp(name);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, copy, (size_t)size), size);
+		close(fd);
+		free(copy);
+
+		struct lt_symbolizer *sym = lt_sym_new();
+		assert_non_null(sym);
+		assert_int_equal(lt_sym_add_module(sym, name, self.bias, self.lo,
+						   self.hi, NULL, 0, 1), 0);
+		for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+			struct lt_sym_frame f[MAX_FRAMES];
+			char buf[512];
+			int n = lt_sym_resolve(sym, addrs[i], false, 0, f, MAX_FRAMES);
+			assert_true(n >= 1 && n <= MAX_FRAMES);
+			for (int j = 0; j < n; j++)
+				lt_sym_format(&f[j], buf, sizeof(buf));
+		}
+		lt_sym_free(sym);
+		unlink(name);
+	}
+	free(data);
+}
+
+/* Two modules over the same addresses at different times. */
+static void test_ticks_pick_module(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&known_function;
+	struct object self = object_of(addr);
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, self.path, self.bias, self.lo,
+					   self.hi, self.build_id,
+					   self.build_id_len, 10), 0);
+	lt_sym_unload_module(sym, self.bias, 20);
+	assert_int_equal(lt_sym_add_module(sym, "/nonexistent/later.so", self.bias,
+					   self.lo, self.hi, NULL, 0, 20), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	assert_int_equal(lt_sym_resolve(sym, addr, false, 15, f, MAX_FRAMES), 1);
+	assert_string_equal(f[0].module, self.path);
+	assert_string_equal(f[0].function, "known_function");
+
+	assert_int_equal(lt_sym_resolve(sym, addr, false, 35, f, MAX_FRAMES), 1);
+	assert_string_equal(f[0].module, "/nonexistent/later.so");
+	assert_null(f[0].function);
+
+	/* Unloaded at 20 and the other loaded at 20: ticks 20 is the later's. */
+	assert_int_equal(lt_sym_resolve(sym, addr, false, 20, f, MAX_FRAMES), 1);
+	assert_string_equal(f[0].module, "/nonexistent/later.so");
+
+	assert_int_equal(lt_sym_resolve(sym, addr, false, 0, f, MAX_FRAMES), 1);
+	assert_string_equal(f[0].module, "/nonexistent/later.so");
+
+	/* Before any load (a constructor running inside dlopen): the nearest. */
+	assert_int_equal(lt_sym_resolve(sym, addr, false, 3, f, MAX_FRAMES), 1);
+	assert_string_equal(f[0].module, self.path);
+
+	/* Outside every module. */
+	assert_int_equal(lt_sym_resolve(sym, 0x10, true, 15, f, MAX_FRAMES), 1);
+	assert_null(f[0].module);
+	assert_null(f[0].function);
+	char buf[32];
+	assert_string_equal(lt_sym_format(&f[0], buf, sizeof(buf)), "0x10");
+	lt_sym_free(sym);
+}
+
+static void test_demangle(void **state)
+{
+	(void)state;
+	char *s = lt_sym_demangle("_ZN3foo3barEi");
+	assert_non_null(s);
+	assert_string_equal(s, "foo::bar(int)");
+	free(s);
+	s = lt_sym_demangle("_Znwm");
+	assert_non_null(s);
+	assert_string_equal(s, "operator new(unsigned long)");
+	free(s);
+	s = lt_sym_demangle("_ZN3foo3barEi.cold");
+	assert_non_null(s);
+	assert_string_equal(s, "foo::bar(int) [clone .cold]");
+	free(s);
+	assert_null(lt_sym_demangle("malloc"));
+	assert_null(lt_sym_demangle("_Z"));
+	assert_null(lt_sym_demangle("_Zgarbage!"));
+	assert_null(lt_sym_demangle(NULL));
+}
+
+static void test_format(void **state)
+{
+	(void)state;
+	char buf[128];
+	struct lt_sym_frame f = {
+		.function = "parse_config", .file = "src/config.c", .line = 42,
+		.module = "/usr/bin/app", .offset = 0x1a2b,
+	};
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)),
+			    "parse_config (src/config.c:42)");
+
+	f.file = "/home/someone/projects/a-rather-long-directory-name/src/config.c";
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)),
+			    "parse_config (src/config.c:42)");
+	f.file = "/usr/src/app/config.c";
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)),
+			    "parse_config (/usr/src/app/config.c:42)");
+
+	f.line = 0;
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)),
+			    "parse_config (app)");
+	f.file = NULL;
+	f.line = 7;
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)),
+			    "parse_config (app)");
+	f.function = NULL;
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)), "app+0x1a2b");
+	f.module = NULL;
+	assert_string_equal(lt_sym_format(&f, buf, sizeof(buf)), "0x1a2b");
+
+	/* Truncates, never overflows. */
+	f.function = "parse_config";
+	f.module = "/usr/bin/app";
+	memset(buf, 'x', sizeof(buf));
+	lt_sym_format(&f, buf, 6);
+	assert_string_equal(buf, "parse");
+	assert_int_equal(buf[6], 'x');
+	assert_string_equal(lt_sym_format(NULL, buf, sizeof(buf)), "??");
+	assert_string_equal(lt_sym_format(&f, NULL, 10), "");
+}
+
+static void test_allocator_frames(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *function;
+		const char *module;
+		bool folded;
+	} cases[] = {
+		{ "malloc", "/usr/bin/app", true },
+		{ "calloc", NULL, true },
+		{ "posix_memalign", NULL, true },
+		{ "strdup", NULL, true },
+		{ "strndup", NULL, true },
+		{ "asprintf", NULL, true },
+		{ "getline", NULL, true },
+		{ "open_memstream", NULL, true },
+		{ "realpath", NULL, true },
+		{ "operator new(unsigned long)", NULL, true },
+		{ "operator new[](unsigned long)", NULL, true },
+		{ "operator delete(void*, unsigned long)", NULL, true },
+		{ "operator delete[](void*)", NULL, true },
+		{ "div", "/lib/x86_64-linux-gnu/libc.so.6", true },
+		{ NULL, "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", true },
+		{ "lt_record", "/opt/libtrace/lib/libtrace.so", true },
+		{ NULL, "/lib64/ld-linux-x86-64.so.2", true },
+		{ "main", "/usr/bin/app", false },
+		{ "mallocate_things", "/usr/bin/app", false },
+		{ "EVP_foo", "/usr/lib/x86_64-linux-gnu/libcrypto.so.3", false },
+		{ "operator_news", NULL, false },
+		{ NULL, NULL, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lt_sym_frame f = {
+			.function = cases[i].function, .module = cases[i].module,
+		};
+		if (lt_sym_is_allocator_frame(&f) != cases[i].folded)
+			fail_msg("%s in %s: expected %s", cases[i].function,
+				 cases[i].module, cases[i].folded ? "folded" : "kept");
+	}
+	assert_false(lt_sym_is_allocator_frame(NULL));
+}
+
+static void test_null_arguments(void **state)
+{
+	(void)state;
+	struct lt_sym_frame f[2];
+	lt_sym_free(NULL);
+	lt_sym_unload_module(NULL, 0, 0);
+	assert_string_equal(lt_sym_warnings(NULL), "");
+	assert_int_equal(lt_sym_add_module(NULL, "/bin/sh", 0, 0, 1, NULL, 0, 0),
+			 -EINVAL);
+	assert_int_equal(lt_sym_resolve(NULL, 0x1234, false, 0, f, 2), 1);
+	assert_null(f[0].module);
+	assert_int_equal(f[0].offset, 0x1234);
+
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, NULL, 0, 0, 1, NULL, 0, 0), -EINVAL);
+	assert_int_equal(lt_sym_add_module(sym, "/bin/sh", 0, 2, 1, NULL, 0, 0),
+			 -EINVAL);
+	assert_int_equal(lt_sym_resolve(sym, 0x1234, false, 0, NULL, 2), 0);
+	assert_int_equal(lt_sym_resolve(sym, 0x1234, false, 0, f, 0), 0);
+	lt_sym_unload_module(sym, 0xdead, 1);
+	assert_string_equal(lt_sym_warnings(sym), "");
+	lt_sym_free(sym);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_function_entry),
+		cmocka_unit_test(test_return_address_line),
+		cmocka_unit_test(test_inlined_frame),
+		cmocka_unit_test(test_nested_inlined_frames),
+		cmocka_unit_test(test_asm_label),
+		cmocka_unit_test(test_libc_function),
+		cmocka_unit_test(test_dynsym_only),
+		cmocka_unit_test(test_build_id_mismatch),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_not_elf_and_truncated),
+		cmocka_unit_test(test_corrupt_debug_info),
+		cmocka_unit_test(test_ticks_pick_module),
+		cmocka_unit_test(test_demangle),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_allocator_frames),
+		cmocka_unit_test(test_null_arguments),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

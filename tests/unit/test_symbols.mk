@@ -1,0 +1,1 @@
+$(BUILD)/tests/test_symbols: $(BUILD)/analyzer/symbols.o
