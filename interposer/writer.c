@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include "shim.h"
 
 static int dump_fd = -1;
+static dev_t dump_dev;
+static ino_t dump_ino;
 static char dump_path[1024];
 static _Atomic uint64_t chunks_written;
 
@@ -84,6 +87,14 @@ static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len
 
 	if (dump_fd < 0 || atomic_load_explicit(&lt_state, memory_order_relaxed) == LT_OFF)
 		return;
+	/* Programs that close every descriptor (daemons) may have closed ours
+	 * and opened something else on its number: never write into that. */
+	struct stat st;
+	if (fstat(dump_fd, &st) || st.st_dev != dump_dev || st.st_ino != dump_ino) {
+		dump_fd = -1;
+		lt_disable("the dump's file descriptor was closed by the program", "");
+		return;
+	}
 	rc = write_all(iov, 2);
 	if (rc < 0) {
 		lt_disable("cannot write the dump: ", strerrordesc_np(-rc));
@@ -107,7 +118,7 @@ static bool consumer_lock(struct lt_buf *b, bool patient)
 		if (atomic_compare_exchange_weak_explicit(&b->consumer, &expected, 1,
 				memory_order_acquire, memory_order_relaxed))
 			return true;
-		if (!patient && spins > (1u << 22))
+		if (!patient && spins > 20000)
 			return false;
 		if (spins > 64)
 			sched_yield();
@@ -380,6 +391,16 @@ int lt_writer_open(uint32_t flags, const char *parent_dump)
 		lt_log("cannot create ", path, ": too many dumps of that name");
 		return -EEXIST;
 	}
+	/* Out of the way of programs that expect low descriptor numbers. */
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
+	struct stat st;
+	fstat(fd, &st);
+	dump_dev = st.st_dev;
+	dump_ino = st.st_ino;
 	dump_fd = fd;
 
 	ssize_t clen = read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
