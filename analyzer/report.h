@@ -1,0 +1,43 @@
+/*
+ * The report: turns a replayed dump into the text summary with its top
+ * sites and leaks, the one-line summary, or the JSON object of PRODUCT.md.
+ * Writes only to the FILE it is given (never stderr) and never exits.
+ */
+#ifndef LT_ANALYZER_REPORT_H
+#define LT_ANALYZER_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fmt.h"
+#include "model.h"
+
+enum lt_report_mode {
+	LT_REPORT_FULL,      /* summary, top sites by calls and bytes, leaks */
+	LT_REPORT_ONELINE,   /* one line per dump */
+	LT_REPORT_JSON,      /* one JSON object per dump */
+};
+
+struct lt_report_opts {
+	enum lt_report_mode mode;
+	unsigned top;              /* entries per section; 0 means 10 */
+	unsigned frames;           /* frames per stack in text; 0 means 8 */
+	lt_progress_fn *progress;  /* while replaying; may be NULL */
+	void *progress_ctx;
+};
+
+/*
+ * Open, replay and report the dump at path to out.  Returns 0, or -1 with
+ * a message in err when the dump cannot be read (the caller exits 2).  A
+ * truncated or damaged-but-readable dump is reported with warnings and
+ * returns 0.
+ */
+int lt_report_path(FILE *out, const char *path,
+		   const struct lt_report_opts *opts, struct lt_err *err);
+
+/* Report an already replayed model (symbolizes its stacks); returns 0, or
+ * -1 with err when out of memory or the output failed. */
+int lt_report_model(FILE *out, const struct lt_model *m,
+		    const struct lt_report_opts *opts, struct lt_err *err);
+
+#endif /* LT_ANALYZER_REPORT_H */
