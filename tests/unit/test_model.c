@@ -194,6 +194,42 @@ static void test_join_resolution(void **state)
 	release_built(&b);
 }
 
+/*
+ * The creator of thread 3 reads its clock before pthread_create, while
+ * thread 2 still holds P and is being joined: at the first join both look
+ * born, and the join must still go to thread 2, the earlier holder.
+ */
+static void test_join_create_race(void **state)
+{
+	const uint64_t P = 0x7f0000001000;
+	struct lt_gen *g = lt_gen_new(0, 0);
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	lt_gen_thread_create(g, 0, 100, 2, 0);
+	lt_gen_thread_op(g, LT_REC_THREAD_JOIN, 110, P);
+	lt_gen_chunk(g, 2);
+	lt_gen_thread_start(g, 101, P);
+	lt_gen_thread_exit(g, 108);
+	lt_gen_chunk(g, 4);
+	lt_gen_thread_start(g, 90, 0x7000);
+	lt_gen_thread_create(g, 0, 105, 3, 0);
+	lt_gen_thread_op(g, LT_REC_THREAD_JOIN, 130, P);
+	lt_gen_chunk(g, 3);
+	lt_gen_thread_start(g, 120, P);
+	lt_gen_thread_exit(g, 125);
+	lt_gen_trailer(g, 200, NULL);
+	b = build(g);
+
+	assert_true(thread_of(b.model, 2)->joined);
+	assert_true(thread_of(b.model, 3)->joined);
+	assert_int_equal(b.model->totals.threads_joined, 2);
+	assert_int_equal(b.model->totals.threads_leaked, 0);
+	assert_int_equal(b.model->totals.threads_running_at_exit, 1); /* 4 */
+	release_built(&b);
+}
+
 /* Freed on the same thread with at most one other allocation of that
  * thread in between; other threads' allocations do not count. */
 static void test_temporary_rule(void **state)
@@ -393,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_cross_thread_reuse),
 		cmocka_unit_test(test_realloc_split),
 		cmocka_unit_test(test_join_resolution),
+		cmocka_unit_test(test_join_create_race),
 		cmocka_unit_test(test_temporary_rule),
 		cmocka_unit_test(test_stack_defined_late),
 		cmocka_unit_test(test_untracked_and_anomalies),
