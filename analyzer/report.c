@@ -265,8 +265,15 @@ static void print_argv(FILE *out, const struct lt_dump *d)
 		fprintf(out, "%.*s", (int)d->exe_len, d->exe);
 }
 
+/* The run's length: the trailer's or the last chunk's monotonic clock when
+ * the dump has one, else its ticks converted. */
 static double run_seconds(const struct lt_model *m)
 {
+	const struct lt_dump *d = m->dump;
+	uint64_t end_ns = d->trailer ? d->trailer->mono_ns : d->pair_mono_ns;
+
+	if (end_ns > d->hdr->start_mono_ns)
+		return (double)(end_ns - d->hdr->start_mono_ns) * 1e-9;
 	return lt_model_seconds(m, m->end_ticks);
 }
 
@@ -330,10 +337,14 @@ static void print_summary(FILE *out, const struct lt_model *m)
 
 	if (d->truncated || m->lost.allocs || m->lost.frees || m->nwarnings)
 		fprintf(out, "\n");
-	if (d->truncated)
+	if (d->truncated && run_seconds(m) >= 0)
 		fprintf(out, "  warning: the dump is truncated (%s); the "
 			"numbers cover the run up to %s\n", d->truncation,
 			lt_fmt_duration(a, run_seconds(m)));
+	else if (d->truncated)
+		fprintf(out, "  warning: the dump is truncated (%s); the "
+			"numbers cover the run up to where it ends\n",
+			d->truncation);
 	if (m->lost.allocs || m->lost.frees)
 		fprintf(out, "  warning: %s allocations and %s frees (%s) "
 			"happened where they could not be recorded; the "
@@ -370,11 +381,16 @@ static int print_sites(FILE *out, const struct lt_model *m,
 		return -1;
 	for (size_t i = 0; i < m->nsites; i++)
 		all_calls += site_calls(m, m->sites[i]);
+	if (n == 0) {
+		/* Said once, not under two empty headings. */
+		if (o == BY_CALLS)
+			fprintf(out, "\nNo allocations recorded.\n");
+		free(v);
+		return 0;
+	}
 	fprintf(out, "\nTop %zu allocation sites by %s%s\n", n,
 		o == BY_CALLS ? "calls" : "bytes",
 		m->sampled ? " (sampled, estimated)" : "");
-	if (n == 0)
-		fprintf(out, "  (no allocations)\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_site *s = v[i];
 		double calls = site_calls(m, s);
@@ -435,18 +451,18 @@ static void print_oneline(FILE *out, const struct lt_model *m)
 {
 	const struct lt_totals *t = &m->totals;
 	const char *est = m->sampled ? "~" : "";
-	char a[LT_FMT_BUF], b[LT_FMT_BUF], c[LT_FMT_BUF], e[LT_FMT_BUF];
-	char f[LT_FMT_BUF];
+	char allocs[LT_FMT_BUF], bytes[LT_FMT_BUF], peak[LT_FMT_BUF];
+	char leaked[LT_FMT_BUF], blocks[LT_FMT_BUF], threads[LT_FMT_BUF];
 
 	fprintf(out, "%s: pid %u, %s%s allocations (%s%s), peak %s%s, "
 		"leaked %s%s in %s%s blocks, %s threads created%s%s\n",
 		m->dump->path, m->dump->hdr->pid, est,
-		lt_fmt_count(a, t->allocations), est,
-		lt_fmt_bytes(b, t->bytes_allocated), est,
-		lt_fmt_bytes(c, t->peak_bytes), est,
-		lt_fmt_bytes(e, t->leaked_bytes), est,
-		lt_fmt_count(f, t->leaked_blocks),
-		lt_fmt_count(a, t->threads_created),
+		lt_fmt_count(allocs, t->allocations), est,
+		lt_fmt_bytes(bytes, t->bytes_allocated), est,
+		lt_fmt_bytes(peak, t->peak_bytes), est,
+		lt_fmt_bytes(leaked, t->leaked_bytes), est,
+		lt_fmt_count(blocks, t->leaked_blocks),
+		lt_fmt_count(threads, t->threads_created),
 		m->dump->truncated ? " [truncated]" : "",
 		m->lost.allocs || m->lost.frees ? " [lost events]" : "");
 }
