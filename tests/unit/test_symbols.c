@@ -423,6 +423,45 @@ static char *copy_without_debuginfo(const struct object *o, uint8_t *id)
 	return name;
 }
 
+/* Debug info split off into NAME.debug beside the stripped file, found
+ * through .gnu_debuglink (no /usr/lib/debug/.build-id entry exists for
+ * this binary, so that is the only way to it). */
+static void test_gnu_debuglink(void **state)
+{
+	(void)state;
+	if (system("command -v objcopy >/dev/null 2>&1") != 0) {
+		print_message("objcopy not installed (Debian: binutils)\n");
+		skip();
+	}
+	known_function();
+	uintptr_t ra = captured_ra;
+	struct object self = object_of(ra);
+	char dir[] = "/tmp/test_symbols_debuglink.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[PATH_MAX], cmd[4 * PATH_MAX];
+	snprintf(path, sizeof(path), "%s/stripped", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && cp '%s' stripped && "
+		 "objcopy --only-keep-debug stripped stripped.debug && "
+		 "objcopy --strip-debug --add-gnu-debuglink=stripped.debug stripped",
+		 dir, self.path);
+	assert_int_equal(system(cmd), 0);
+
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
+					   self.build_id, self.build_id_len, 1), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES), 1);
+	assert_frame(&f[0], "known_function", captured_line, false);
+	assert_string_equal(f[0].module, path);
+	assert_string_equal(lt_sym_warnings(sym), "");
+	lt_sym_free(sym);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_dynsym_only(void **state)
 {
 	(void)state;
@@ -794,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_nested_inlined_frames),
 		cmocka_unit_test(test_asm_label),
 		cmocka_unit_test(test_libc_function),
+		cmocka_unit_test(test_gnu_debuglink),
 		cmocka_unit_test(test_dynsym_only),
 		cmocka_unit_test(test_build_id_mismatch),
 		cmocka_unit_test(test_missing_file),
