@@ -337,18 +337,33 @@ int lt_sym_add_module(struct lt_symbolizer *sym, const char *path,
 	return 0;
 }
 
+/*
+ * Callers may add every module first and unload afterwards, so the module
+ * meant is the one at bias still mapped that was loaded last at or before
+ * unload_ticks, not simply the last one added.
+ */
 void lt_sym_unload_module(struct lt_symbolizer *sym, uint64_t bias,
 			  uint64_t unload_ticks)
 {
 	if (!sym)
 		return;
-	for (size_t i = sym->nmodules; i-- > 0;) {
+	struct module *best = NULL;
+	for (size_t i = 0; i < sym->nmodules; i++) {
 		struct module *m = sym->modules[i];
-		if (m->bias == bias && !m->unloaded) {
-			m->unloaded = true;
-			m->unload_ticks = unload_ticks;
-			return;
-		}
+		if (m->bias != bias || m->unloaded)
+			continue;
+		bool before = m->load_ticks <= unload_ticks;
+		bool best_before = best && best->load_ticks <= unload_ticks;
+		/* Prefer loaded-before; among those the latest, else the
+		 * earliest loaded after (clock skew). */
+		if (!best || (before && !best_before) ||
+		    (before && best_before && m->load_ticks >= best->load_ticks) ||
+		    (!before && !best_before && m->load_ticks < best->load_ticks))
+			best = m;
+	}
+	if (best) {
+		best->unloaded = true;
+		best->unload_ticks = unload_ticks;
 	}
 }
 

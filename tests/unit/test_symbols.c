@@ -695,6 +695,44 @@ static void test_ticks_pick_module(void **state)
 	lt_sym_free(sym);
 }
 
+/* The report adds every module of the dump first, then every unload:
+ * an unload must find the mapping that was live then, not the last added. */
+static void test_unload_after_all_loads(void **state)
+{
+	(void)state;
+	uintptr_t addr = (uintptr_t)&known_function;
+	struct object self = object_of(addr);
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, self.path, self.bias, self.lo,
+					   self.hi, self.build_id,
+					   self.build_id_len, 10), 0);
+	assert_int_equal(lt_sym_add_module(sym, "/nonexistent/second.so",
+					   self.bias, self.lo, self.hi, NULL, 0,
+					   30), 0);
+	assert_int_equal(lt_sym_add_module(sym, "/nonexistent/third.so",
+					   self.bias, self.lo, self.hi, NULL, 0,
+					   50), 0);
+	lt_sym_unload_module(sym, self.bias, 40);
+	lt_sym_unload_module(sym, self.bias, 20);
+	struct lt_sym_frame f[MAX_FRAMES];
+
+	static const struct {
+		uint64_t ticks;
+		const char *module;
+	} at[] = {
+		{ 15, NULL }, { 35, "/nonexistent/second.so" },
+		{ 55, "/nonexistent/third.so" }, { 0, "/nonexistent/third.so" },
+	};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		assert_int_equal(lt_sym_resolve(sym, addr, false, at[i].ticks, f,
+						MAX_FRAMES), 1);
+		assert_string_equal(f[0].module, at[i].module ? at[i].module
+							       : self.path);
+	}
+	lt_sym_free(sym);
+}
+
 static void test_demangle(void **state)
 {
 	(void)state;
@@ -840,6 +878,7 @@ int main(void)
 		cmocka_unit_test(test_not_elf_and_truncated),
 		cmocka_unit_test(test_corrupt_debug_info),
 		cmocka_unit_test(test_ticks_pick_module),
+		cmocka_unit_test(test_unload_after_all_loads),
 		cmocka_unit_test(test_demangle),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_allocator_frames),
