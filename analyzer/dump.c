@@ -195,6 +195,7 @@ static int index_chunks(struct lt_dump *d, struct lt_err *err)
 {
 	uint64_t off = d->hdr->header_size;
 	const struct lt_rec_head *last_rec = NULL;
+	uint64_t released = 0;
 	size_t cap = 0;
 
 	while (off < d->len) {
@@ -236,6 +237,11 @@ static int index_chunks(struct lt_dump *d, struct lt_err *err)
 			return -1;
 		if (add_chunk(d, &cap, off, ch, err) < 0)
 			return -1;
+		/* Keep the resident set small on a multi-gigabyte dump. */
+		if (off - released >= (64u << 20)) {
+			lt_dump_release(d, released, off);
+			released = off;
+		}
 		if (ch->mono_ns >= d->pair_mono_ns) {
 			d->pair_ticks = ch->ticks;
 			d->pair_mono_ns = ch->mono_ns;
@@ -348,14 +354,38 @@ int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err)
 	}
 	d->base = map;
 	d->len = (size_t)st.st_size;
+	/* One sequential pass indexes it; the replay then reads each thread's
+	 * chunks in turn. */
+	madvise(map, d->len, MADV_SEQUENTIAL);
 	if (check_header(d, err) < 0 || index_chunks(d, err) < 0 ||
 	    build_streams(d, err) < 0)
 		goto fail;
+	madvise(map, d->len, MADV_NORMAL);
+	lt_dump_release(d, 0, d->len);
 	*out = d;
 	return 0;
 fail:
 	lt_dump_close(d);
 	return -1;
+}
+
+void lt_dump_release(const struct lt_dump *d, uint64_t from, uint64_t upto)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t mask, start, end;
+
+	if (page <= 0)
+		return;
+	mask = (uint64_t)page - 1;
+	if (upto > d->len)
+		upto = d->len;
+	start = (from + mask) & ~mask;
+	end = upto == d->len ? d->len : upto & ~mask;
+	if (end <= start)
+		return;
+	/* A read-only private file mapping: MADV_DONTNEED only unmaps the
+	 * pages; a later read refaults the same bytes from the file. */
+	madvise((uint8_t *)d->base + start, end - start, MADV_DONTNEED);
 }
 
 void lt_dump_close(struct lt_dump *d)

@@ -80,6 +80,14 @@ const char *lt_dump_rec_name(unsigned type);
 int lt_dump_check_record(const struct lt_dump *d, uint64_t off, uint64_t end,
 			 struct lt_err *err);
 
+/*
+ * Drop the mapping's whole pages within bytes [from, upto) from this process's
+ * resident set.  The mapping stays valid (pages fault back in from the
+ * file when read again), so pointers into it, such as stack frames, keep
+ * working; this only keeps RSS from growing with the file.
+ */
+void lt_dump_release(const struct lt_dump *d, uint64_t from, uint64_t upto);
+
 /* Walks one stream's records in order. */
 struct lt_dump_cursor {
 	const struct lt_dump *dump;

@@ -294,6 +294,9 @@ static struct thread_entry *get_thread(struct lt_model *m, uint32_t serial)
 	return t;
 }
 
+/* Bytes read between two lt_dump_release() calls in a linear pass. */
+#define RELEASE_STEP (64u << 20)
+
 /* ---- pthread_t resolution ---------------------------------------------- */
 
 /*
@@ -315,15 +318,21 @@ static int prepass_threads(struct lt_model *m)
 	const struct lt_dump *d = m->dump;
 	struct lt_model_priv *p = m->priv;
 
-	for (size_t i = 0; i < d->nstreams; i++) {
-		struct lt_dump_cursor c;
-		const struct lt_rec_head *h;
-		struct thread_entry *self = get_thread(m, d->streams[i].thread);
+	uint64_t released = 0;
+
+	/* In file order, so that pages can be let go of as we pass them. */
+	for (size_t i = 0; i < d->nchunks; i++) {
+		const struct lt_dump_chunk *ch = &d->chunks[i];
+		uint64_t off = ch->offset + sizeof(struct lt_chunk_header);
+		uint64_t end = off + ch->size;
+		struct thread_entry *self = get_thread(m, ch->thread);
 
 		if (!self)
 			return -1;
-		lt_dump_cursor_init(&c, d, &d->streams[i]);
-		while ((h = lt_dump_cursor_next(&c, NULL))) {
+		while (off < end) {
+			/* Sizes were validated by lt_dump_open. */
+			const struct lt_rec_head *h = (const void *)(d->base + off);
+			off += h->size;
 			if (h->type == LT_REC_THREAD_CREATE) {
 				const struct lt_rec_thread_create *r = (const void *)h;
 				struct thread_entry *t;
@@ -339,7 +348,12 @@ static int prepass_threads(struct lt_model *m)
 				note_birth(self, r->ticks, false);
 			}
 		}
+		if (end - released >= RELEASE_STEP) {
+			lt_dump_release(d, released, end);
+			released = end;
+		}
 	}
+	lt_dump_release(d, released, d->len);
 
 	/* Index every thread that announced a pthread_t by that value. */
 	for (struct thread_entry *t = p->threads; t; t = t->hh.next) {
@@ -812,11 +826,34 @@ static uint64_t bytes_done(const struct lt_model_priv *p, size_t nstreams)
 	return done;
 }
 
+/*
+ * Every stream has read past the lowest offset any of them is at: drop the
+ * pages below it from the resident set, so that replaying a large dump
+ * costs memory for its live state, not for the bytes already replayed.
+ * Returns the new low-water mark.
+ */
+static uint64_t release_consumed(struct lt_model *m, uint64_t released)
+{
+	const struct lt_model_priv *p = m->priv;
+	uint64_t low = m->dump->len;
+
+	for (size_t i = 0; i < p->nheap; i++) {
+		const struct lt_dump_cursor *c = &p->heap[i]->cur;
+		uint64_t at = c->end ? c->off : m->dump->len;
+		if (at < low)
+			low = at;
+	}
+	if (low > released)
+		lt_dump_release(m->dump, released, low);
+	return low > released ? low : released;
+}
+
 static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 {
 	const struct lt_dump *d = m->dump;
 	struct lt_model_priv *p = m->priv;
 	uint64_t total = d->data_end - d->hdr->header_size;
+	uint64_t released = 0;
 
 	if (d->nstreams == 0)
 		return 0;
@@ -842,8 +879,11 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 		if (!stream_advance(m, s))
 			p->heap[0] = p->heap[--p->nheap];
 		heap_down(p->heap, p->nheap, 0);
-		if (progress && (m->events & 0x3ffff) == 0)
-			progress(ctx, bytes_done(p, d->nstreams), total);
+		if ((m->events & 0x3ffff) == 0) {
+			if (progress)
+				progress(ctx, bytes_done(p, d->nstreams), total);
+			released = release_consumed(m, released);
+		}
 	}
 	if (progress)
 		progress(ctx, total, total);
