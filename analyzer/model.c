@@ -455,6 +455,10 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 	s = get_site(m, stack, ticks);
 	if (!s)
 		return;
+	/* A site made by its STACK record has no time yet: the first
+	 * allocation's picks the module map its frames resolve against. */
+	if (s->site.calls == 0)
+		s->site.first_ticks = ticks;
 	s->site.calls++;
 	s->site.bytes += size;
 	s->site.est_calls += w;

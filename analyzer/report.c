@@ -216,6 +216,12 @@ static const struct lt_site **ranked(const struct lt_model *m, enum order o,
 	return v;
 }
 
+/* "s" unless the count as shown is exactly one. */
+static const char *plural(const char *shown)
+{
+	return strcmp(shown, "1") == 0 ? "" : "s";
+}
+
 /* ---- text ------------------------------------------------------------------ */
 
 static const char *end_reason(const struct lt_model *m, char *buf, size_t len)
@@ -317,9 +323,9 @@ static void print_summary(FILE *out, const struct lt_model *m)
 	if (!m->sampled && t->peak_bytes)
 		fprintf(out, " at %s", lt_fmt_duration(b,
 			lt_model_seconds(m, m->peak_ticks)));
-	fprintf(out, "\n  leaked      %s%s in %s%s blocks\n", est,
-		lt_fmt_bytes(a, t->leaked_bytes), est,
-		lt_fmt_count(b, t->leaked_blocks));
+	lt_fmt_count(b, t->leaked_blocks);
+	fprintf(out, "\n  leaked      %s%s in %s%s block%s\n", est,
+		lt_fmt_bytes(a, t->leaked_bytes), est, b, plural(b));
 	fprintf(out, "  threads     %s created, peak %s running (main "
 		"included), %s joined, %s detached\n",
 		lt_fmt_count(a, t->threads_created),
@@ -394,8 +400,9 @@ static int print_sites(FILE *out, const struct lt_model *m,
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_site *s = v[i];
 		double calls = site_calls(m, s);
-		fprintf(out, "  #%zu  %s%s calls (%s), %s%s, ", i + 1, est,
-			lt_fmt_count_f(a, calls),
+		lt_fmt_count_f(a, calls);
+		fprintf(out, "  #%zu  %s%s call%s (%s), %s%s, ", i + 1, est,
+			a, plural(a),
 			lt_fmt_percent(b, calls, all_calls), est,
 			lt_fmt_bytes_f(c, site_bytes(m, s)));
 		print_size_range(out, s);
@@ -436,9 +443,10 @@ static int print_leaks(FILE *out, const struct lt_model *m,
 		m->dump->truncated ? " (still live where the dump ends)" : "");
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_site *s = v[i];
-		fprintf(out, "  #%zu  %s%s in %s%s blocks\n", i + 1, est,
-			lt_fmt_bytes_f(a, site_leaked_bytes(m, s)), est,
-			lt_fmt_count_f(b, site_leaked_blocks(m, s)));
+		lt_fmt_count_f(b, site_leaked_blocks(m, s));
+		fprintf(out, "  #%zu  %s%s in %s%s block%s\n", i + 1, est,
+			lt_fmt_bytes_f(a, site_leaked_bytes(m, s)), est, b,
+			plural(b));
 		print_stack(out, sym, s, opts->frames, "        ");
 	}
 	if (all > n)
