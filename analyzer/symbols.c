@@ -41,12 +41,22 @@ enum file_state {
 	FILE_BROKEN,    /* libdwfl could not report it */
 };
 
+/* Where a compilation unit's code lies, in Dwfl addresses. */
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr bias;        /* Dwfl address - DWARF address */
+	Dwarf_Die *cu;          /* owned by the Dwfl */
+};
+
 /* One file on disk, shared by every module mapped from it. */
 struct elf_file {
 	UT_hash_handle hh;
 	enum file_state state;
 	Dwfl *dwfl;
 	Dwfl_Module *dwmod;
+	struct cu_range *cu_ranges;     /* built on first addrdie miss */
+	size_t ncu_ranges;
+	bool cu_ranges_built;
 	uint8_t *disk_id;
 	size_t disk_id_len;
 	bool warned_mismatch;
@@ -202,6 +212,7 @@ void lt_sym_free(struct lt_symbolizer *sym)
 		HASH_DEL(sym->files, f);
 		if (f->dwfl)
 			dwfl_end(f->dwfl);
+		free(f->cu_ranges);
 		free(f->disk_id);
 		free(f);
 	}
@@ -434,6 +445,80 @@ static bool is_function_scope(int tag)
 	       tag == DW_TAG_entry_point;
 }
 
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every CU's address ranges, sorted; on out of memory the table is just
+ * shorter and some addresses lose their file:line. */
+static void build_cu_ranges(struct elf_file *f)
+{
+	size_t cap = 0;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = NULL;
+
+	f->cu_ranges_built = true;
+	while ((cu = dwfl_module_nextcu(f->dwmod, cu, &bias)) != NULL) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t at = 0;
+		while ((at = dwarf_ranges(cu, at, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (f->ncu_ranges == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct cu_range *grown = realloc(f->cu_ranges,
+						ncap * sizeof(*grown));
+				if (!grown)
+					goto sort;
+				f->cu_ranges = grown;
+				cap = ncap;
+			}
+			f->cu_ranges[f->ncu_ranges++] = (struct cu_range){
+				.lo = lo + bias, .hi = hi + bias,
+				.bias = bias, .cu = cu,
+			};
+		}
+	}
+sort:
+	if (f->ncu_ranges)
+		qsort(f->cu_ranges, f->ncu_ranges, sizeof(f->cu_ranges[0]),
+		      cmp_cu_range);
+}
+
+/*
+ * The CU containing off.  libdwfl looks it up through .debug_aranges and,
+ * in elfutils 0.188, finds nothing without that section, which clang does
+ * not emit by default; then the CUs' own ranges decide.
+ */
+static Dwarf_Die *find_cu(struct elf_file *f, Dwarf_Addr off,
+			  Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(f->dwmod, off, bias);
+	if (cu)
+		return cu;
+	if (!f->cu_ranges_built)
+		build_cu_ranges(f);
+	size_t lo = 0, hi = f->ncu_ranges;
+	while (lo < hi) {       /* first range starting above off */
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->cu_ranges[mid].lo <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges may nest (a CU inside another's span): look back a little. */
+	for (size_t i = lo, seen = 0; i-- > 0 && seen < 8; seen++) {
+		const struct cu_range *r = &f->cu_ranges[i];
+		if (off < r->hi) {
+			*bias = r->bias;
+			return r->cu;
+		}
+	}
+	return NULL;
+}
+
 /*
  * The inline chain at off, innermost first, as eu-addr2line -i prints it:
  * each inlined function at the line below it, then its caller at the
@@ -442,16 +527,12 @@ static bool is_function_scope(int tag)
  * lexical nesting comes from dwarf_getscopes_die on the innermost scope.
  * Returns the number of frames, 0 when DWARF says nothing about off.
  */
-static int inline_chain(struct lt_symbolizer *sym, Dwfl_Module *dwmod,
-			Dwarf_Addr off, const char *src, int line,
+static int inline_chain(struct lt_symbolizer *sym, Dwarf_Die *cudie,
+			Dwarf_Addr dwbias, Dwarf_Addr off,
+			const char *src, int line,
 			const struct lt_sym_frame *base,
 			struct lt_sym_frame *frames, int max)
 {
-	Dwarf_Addr dwbias = 0;
-	Dwarf_Die *cudie = dwfl_module_addrdie(dwmod, off, &dwbias);
-	if (!cudie)
-		return 0;
-
 	Dwarf_Die *scopes = NULL;
 	int nscopes = dwarf_getscopes(cudie, off - dwbias, &scopes);
 	if (nscopes <= 0) {
@@ -504,21 +585,33 @@ static int inline_chain(struct lt_symbolizer *sym, Dwfl_Module *dwmod,
 }
 
 /* Frames for off inside a readable file whose build-id matches. */
-static int resolve_in_file(struct lt_symbolizer *sym, Dwfl_Module *dwmod,
+static int resolve_in_file(struct lt_symbolizer *sym, struct elf_file *f,
 			   Dwarf_Addr off, const struct lt_sym_frame *base,
 			   struct lt_sym_frame *frames, int max)
 {
+	Dwfl_Module *dwmod = f->dwmod;
+	Dwarf_Addr dwbias = 0;
+	Dwarf_Die *cudie = find_cu(f, off, &dwbias);
+
 	const char *src = NULL;
 	int line = 0;
 	Dwfl_Line *dwline = dwfl_module_getsrc(dwmod, off);
 	if (dwline) {
 		Dwarf_Addr line_addr;
 		src = dwfl_lineinfo(dwline, &line_addr, &line, NULL, NULL, NULL);
-		if (!src || line < 0)
-			line = 0;
+	} else if (cudie) {
+		Dwarf_Line *dl = dwarf_getsrc_die(cudie, off - dwbias);
+		if (dl) {
+			src = dwarf_linesrc(dl, NULL, NULL);
+			if (dwarf_lineno(dl, &line) != 0)
+				line = 0;
+		}
 	}
+	if (!src || line < 0)
+		line = 0;
 
-	int n = inline_chain(sym, dwmod, off, src, line, base, frames, max);
+	int n = cudie ? inline_chain(sym, cudie, dwbias, off, src, line, base,
+				     frames, max) : 0;
 	if (n == 0) {
 		frames[0] = *base;
 		frames[0].file = intern(sym, src);
@@ -548,8 +641,7 @@ static int resolve_uncached(struct lt_symbolizer *sym, struct module *m,
 		frames[0] = base;
 		return 1;
 	}
-	return resolve_in_file(sym, f->dwmod, lookup - m->bias, &base,
-			       frames, max);
+	return resolve_in_file(sym, f, lookup - m->bias, &base, frames, max);
 }
 
 int lt_sym_resolve(struct lt_symbolizer *sym, uint64_t addr,
