@@ -236,6 +236,15 @@ static bool matches_addr2line(const char *path, uint64_t offset,
 		line[0][strcspn(line[0], "\n")] = '\0';
 		line[1][strcspn(line[1], "\n")] = '\0';
 		const char *fn = their_function(line[0]);
+		if (i == 0 && strcmp(line[1], "??:0") == 0 && n > 0 &&
+		    frames[0].file) {
+			/* elfutils 0.188 finds no CU without .debug_aranges
+			 * (clang omits it); we do, so there is no oracle. */
+			print_message("eu-addr2line finds no line for 0x%" PRIx64
+				      " in %s; oracle not used\n", offset, path);
+			pclose(p);
+			return true;
+		}
 		char ours[4096] = "(no frame)";
 		const char *our_fn = "(no frame)";
 		if (i < n) {
@@ -392,12 +401,47 @@ static void test_libc_function(void **state)
 	lt_sym_free(sym);
 }
 
-/* Writes a copy of path with its build-id bytes inverted, so neither the
- * build-id nor .gnu_debuglink can find debug info for it.  Returns the
- * copy's name (free it) and its new build-id in id. */
-static char *copy_without_debuginfo(const struct object *o, uint8_t *id)
+/* ---- scratch files: one directory per test, removed by its teardown,
+ * so a failing test leaves nothing behind ------------------------------ */
+
+static char scratch_dir[64];
+
+/* path of name inside this test's scratch directory (made on first use) */
+static void scratch_path(const char *name, char path[PATH_MAX])
 {
-	FILE *in = fopen(o->path, "rb");
+	if (!scratch_dir[0]) {
+		snprintf(scratch_dir, sizeof(scratch_dir),
+			 "/tmp/test_symbols.XXXXXX");
+		assert_non_null(mkdtemp(scratch_dir));
+	}
+	snprintf(path, PATH_MAX, "%s/%s", scratch_dir, name);
+}
+
+static int remove_scratch(void **state)
+{
+	(void)state;
+	if (scratch_dir[0]) {
+		char cmd[sizeof(scratch_dir) + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch_dir);
+		scratch_dir[0] = '\0';
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(data, 1, len, out), len);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* The whole file; *len gets its size. */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *in = fopen(path, "rb");
 	assert_non_null(in);
 	assert_int_equal(fseek(in, 0, SEEK_END), 0);
 	long size = ftell(in);
@@ -407,45 +451,57 @@ static char *copy_without_debuginfo(const struct object *o, uint8_t *id)
 	assert_non_null(data);
 	assert_int_equal(fread(data, 1, (size_t)size, in), (size_t)size);
 	fclose(in);
+	*len = (size_t)size;
+	return data;
+}
 
-	uint8_t *note = memmem(data, (size_t)size, o->build_id, o->build_id_len);
+/* Writes a copy of o's file with its build-id bytes inverted, so neither
+ * the build-id nor .gnu_debuglink can lead to debug info for it.  Its new
+ * build-id goes to id. */
+static void copy_without_debuginfo(const struct object *o, uint8_t *id,
+				   char path[PATH_MAX])
+{
+	size_t size;
+	uint8_t *data = read_file(o->path, &size);
+	uint8_t *note = memmem(data, size, o->build_id, o->build_id_len);
 	assert_non_null(note);
 	for (size_t i = 0; i < o->build_id_len; i++)
 		id[i] = note[i] ^= 0xff;
-
-	char *name = strdup("/tmp/test_symbols_stripped.XXXXXX");
-	assert_non_null(name);
-	int fd = mkstemp(name);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, (size_t)size), size);
-	close(fd);
+	scratch_path("libc-copy.so.6", path);
+	write_file(path, data, size);
 	free(data);
-	return name;
 }
 
-/* Debug info split off into NAME.debug beside the stripped file, found
+/* Runs "cp SELF copy && COMMANDS" in the scratch directory; the copy's
+ * path goes to path.  Skips the test when objcopy (Debian: binutils) is
+ * missing. */
+static void doctored_copy(const char *self, const char *commands,
+			  char path[PATH_MAX])
+{
+	if (system("command -v objcopy >/dev/null 2>&1") != 0) {
+		print_message("objcopy not installed (Debian: binutils)\n");
+		skip();
+	}
+	scratch_path("copy", path);
+	char cmd[4 * PATH_MAX];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && cp '%s' copy && %s", scratch_dir,
+		 self, commands);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Debug info split off into copy.debug beside the stripped file, found
  * through .gnu_debuglink (no /usr/lib/debug/.build-id entry exists for
  * this binary, so that is the only way to it). */
 static void test_gnu_debuglink(void **state)
 {
 	(void)state;
-	if (system("command -v objcopy >/dev/null 2>&1") != 0) {
-		print_message("objcopy not installed (Debian: binutils)\n");
-		skip();
-	}
 	known_function();
 	uintptr_t ra = captured_ra;
 	struct object self = object_of(ra);
-	char dir[] = "/tmp/test_symbols_debuglink.XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[PATH_MAX], cmd[4 * PATH_MAX];
-	snprintf(path, sizeof(path), "%s/stripped", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && cp '%s' stripped && "
-		 "objcopy --only-keep-debug stripped stripped.debug && "
-		 "objcopy --strip-debug --add-gnu-debuglink=stripped.debug stripped",
-		 dir, self.path);
-	assert_int_equal(system(cmd), 0);
+	char path[PATH_MAX];
+	doctored_copy(self.path,
+		"objcopy --only-keep-debug copy copy.debug && "
+		"objcopy --strip-debug --add-gnu-debuglink=copy.debug copy", path);
 
 	struct lt_symbolizer *sym = lt_sym_new();
 	assert_non_null(sym);
@@ -457,9 +513,36 @@ static void test_gnu_debuglink(void **state)
 	assert_string_equal(f[0].module, path);
 	assert_string_equal(lt_sym_warnings(sym), "");
 	lt_sym_free(sym);
+}
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+/* Without .debug_aranges (clang does not emit it) libdwfl 0.188 finds no
+ * CU for any address; the symbolizer falls back to the CUs' own ranges. */
+static void test_no_aranges(void **state)
+{
+	(void)state;
+	calls_nested_inline();
+	uintptr_t ra = captured_ra;
+	int leaf_line = captured_line;
+	struct object self = object_of(ra);
+	char path[PATH_MAX];
+	doctored_copy(self.path,
+		"objcopy --remove-section=.debug_aranges copy", path);
+
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
+					   self.build_id, self.build_id_len, 1), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES), 3);
+	assert_frame(&f[0], "inlined_leaf", leaf_line, true);
+	assert_frame(&f[1], "inlined_middle", call_line_inner, true);
+	assert_frame(&f[2], "calls_nested_inline", call_line_outer, false);
+
+	known_function();
+	assert_int_equal(lt_sym_resolve(sym, captured_ra, true, 0, f,
+					MAX_FRAMES), 1);
+	assert_frame(&f[0], "known_function", captured_line, false);
+	lt_sym_free(sym);
 }
 
 static void test_dynsym_only(void **state)
@@ -468,7 +551,8 @@ static void test_dynsym_only(void **state)
 	uintptr_t addr = (uintptr_t)&div;
 	struct object libc = object_of(addr);
 	uint8_t id[64];
-	char *copy = copy_without_debuginfo(&libc, id);
+	char copy[PATH_MAX];
+	copy_without_debuginfo(&libc, id, copy);
 	struct lt_symbolizer *sym = lt_sym_new();
 	assert_non_null(sym);
 	assert_int_equal(lt_sym_add_module(sym, copy, libc.bias, libc.lo, libc.hi,
@@ -481,14 +565,12 @@ static void test_dynsym_only(void **state)
 	assert_string_equal(f[0].function, "div");
 	assert_null(f[0].file);
 	assert_int_equal(f[0].line, 0);
-	char buf[128], want[128];
-	snprintf(want, sizeof(want), "div (%s)", strrchr(copy, '/') + 1);
-	assert_string_equal(lt_sym_format(&f[0], buf, sizeof(buf)), want);
+	char buf[128];
+	assert_string_equal(lt_sym_format(&f[0], buf, sizeof(buf)),
+			    "div (libc-copy.so.6)");
 	assert_true(matches_addr2line(copy, addr - libc.bias, f, n));
 	assert_string_equal(lt_sym_warnings(sym), "");
 	lt_sym_free(sym);
-	unlink(copy);
-	free(copy);
 }
 
 static void test_build_id_mismatch(void **state)
@@ -556,25 +638,18 @@ static void test_missing_file(void **state)
 static void test_not_elf_and_truncated(void **state)
 {
 	(void)state;
-	char text[] = "/tmp/test_symbols_text.XXXXXX";
-	int fd = mkstemp(text);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
-	close(fd);
+	char text[PATH_MAX], cut[PATH_MAX];
+	scratch_path("text", text);
+	write_file(text, "not an ELF file\n", 16);
 
 	/* The first 4 KiB of this binary: a valid header, sections cut off. */
 	uintptr_t addr = (uintptr_t)&known_function;
 	struct object self = object_of(addr);
-	char cut[] = "/tmp/test_symbols_cut.XXXXXX";
-	fd = mkstemp(cut);
-	assert_true(fd >= 0);
-	FILE *in = fopen(self.path, "rb");
-	assert_non_null(in);
-	char head[4096];
-	size_t got = fread(head, 1, sizeof(head), in);
-	fclose(in);
-	assert_int_equal(write(fd, head, got), (ssize_t)got);
-	close(fd);
+	size_t size;
+	uint8_t *data = read_file(self.path, &size);
+	scratch_path("cut", cut);
+	write_file(cut, data, size < 4096 ? size : 4096);
+	free(data);
 
 	struct lt_symbolizer *sym = lt_sym_new();
 	assert_non_null(sym);
@@ -590,8 +665,6 @@ static void test_not_elf_and_truncated(void **state)
 	assert_string_equal(f[0].module, cut);
 	assert_non_null(strstr(lt_sym_warnings(sym), ": not an ELF file ("));
 	lt_sym_free(sym);
-	unlink(text);
-	unlink(cut);
 }
 
 /* Overwrites stretches of a copy of this binary, where its DWARF lives,
@@ -604,33 +677,25 @@ static void test_corrupt_debug_info(void **state)
 		(uintptr_t)&calls_nested_inline, (uintptr_t)&capture,
 	};
 	struct object self = object_of(addrs[0]);
-	FILE *in = fopen(self.path, "rb");
-	assert_non_null(in);
-	assert_int_equal(fseek(in, 0, SEEK_END), 0);
-	long size = ftell(in);
-	rewind(in);
-	uint8_t *data = malloc((size_t)size);
-	assert_non_null(data);
-	assert_int_equal(fread(data, 1, (size_t)size, in), (size_t)size);
-	fclose(in);
+	size_t size;
+	uint8_t *data = read_file(self.path, &size);
 
 	unsigned seed = 12345;
 	for (int round = 0; round < 20; round++) {
-		uint8_t *copy = malloc((size_t)size);
+		uint8_t *copy = malloc(size);
 		assert_non_null(copy);
-		memcpy(copy, data, (size_t)size);
+		memcpy(copy, data, size);
 		for (int k = 0; k < 8; k++) {
 			/* Skip the loaded part so the file still maps. */
-			size_t at = (size_t)size / 3 +
-				    (size_t)rand_r(&seed) % ((size_t)size * 2 / 3 - 64);
+			size_t at = size / 3 +
+				    (size_t)rand_r(&seed) % (size * 2 / 3 - 64);
 			for (int b = 0; b < 64; b++)
 				copy[at + b] = (uint8_t)rand_r(&seed);
 		}
-		char name[] = "/tmp/test_symbols_corrupt.XXXXXX";
-		int fd = mkstemp(name);
-		assert_true(fd >= 0);
-		assert_int_equal(write(fd, copy, (size_t)size), size);
-		close(fd);
+		char name[PATH_MAX], base[32];
+		snprintf(base, sizeof(base), "corrupt-%d", round);
+		scratch_path(base, name);
+		write_file(name, copy, size);
 		free(copy);
 
 		struct lt_symbolizer *sym = lt_sym_new();
@@ -646,7 +711,6 @@ static void test_corrupt_debug_info(void **state)
 				lt_sym_format(&f[j], buf, sizeof(buf));
 		}
 		lt_sym_free(sym);
-		unlink(name);
 	}
 	free(data);
 }
@@ -862,27 +926,30 @@ static void test_null_arguments(void **state)
 	lt_sym_free(sym);
 }
 
+#define TEST(t) cmocka_unit_test_teardown(t, remove_scratch)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_function_entry),
-		cmocka_unit_test(test_return_address_line),
-		cmocka_unit_test(test_inlined_frame),
-		cmocka_unit_test(test_nested_inlined_frames),
-		cmocka_unit_test(test_asm_label),
-		cmocka_unit_test(test_libc_function),
-		cmocka_unit_test(test_gnu_debuglink),
-		cmocka_unit_test(test_dynsym_only),
-		cmocka_unit_test(test_build_id_mismatch),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_not_elf_and_truncated),
-		cmocka_unit_test(test_corrupt_debug_info),
-		cmocka_unit_test(test_ticks_pick_module),
-		cmocka_unit_test(test_unload_after_all_loads),
-		cmocka_unit_test(test_demangle),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_allocator_frames),
-		cmocka_unit_test(test_null_arguments),
+		TEST(test_function_entry),
+		TEST(test_return_address_line),
+		TEST(test_inlined_frame),
+		TEST(test_nested_inlined_frames),
+		TEST(test_asm_label),
+		TEST(test_libc_function),
+		TEST(test_gnu_debuglink),
+		TEST(test_no_aranges),
+		TEST(test_dynsym_only),
+		TEST(test_build_id_mismatch),
+		TEST(test_missing_file),
+		TEST(test_not_elf_and_truncated),
+		TEST(test_corrupt_debug_info),
+		TEST(test_ticks_pick_module),
+		TEST(test_unload_after_all_loads),
+		TEST(test_demangle),
+		TEST(test_format),
+		TEST(test_allocator_frames),
+		TEST(test_null_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
