@@ -24,7 +24,7 @@ struct frame {
 struct frames {
 	struct frame *v;
 	size_t n, cap;
-	size_t folded;      /* leading allocator frames left out */
+	size_t folded;      /* allocator and shim frames left out */
 	bool more;          /* stopped at the limit with frames left */
 };
 
@@ -41,6 +41,19 @@ static int push_frame(struct frames *fs, const struct lt_sym_frame *f,
 	}
 	fs->v[fs->n++] = (struct frame){ .f = *f, .addr = addr };
 	return 0;
+}
+
+/* The shim's own frames (its thread trampoline) mean nothing to a user,
+ * wherever they are in a stack. */
+static bool is_shim_frame(const struct lt_sym_frame *f)
+{
+	const char *base;
+
+	if (!f->module)
+		return false;
+	base = strrchr(f->module, '/');
+	base = base ? base + 1 : f->module;
+	return strncmp(base, "libtrace.so", 11) == 0;
 }
 
 /*
@@ -67,6 +80,10 @@ static int collect_frames(struct lt_symbolizer *sym, const struct lt_site *s,
 				continue;
 			}
 			folding = false;
+			if (is_shim_frame(&tmp[k])) {
+				folded++;
+				continue;
+			}
 			if (fs->n >= limit) {
 				fs->more = true;
 				goto out;
