@@ -159,34 +159,31 @@ LT_EXPORT void free(void *p)
 	lt_real.free(p);
 }
 
-/* realloc and reallocarray share this; size is what the caller asked for. */
-static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t nmemb,
-			size_t size, void *ret)
+/* realloc and reallocarray share this; bytes = nmemb * size, checked by the
+ * caller.  reallocarray is never forwarded as such: glibc's calls realloc
+ * through the PLT, which would reach this shim a second time. */
+static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes,
+			void *ret)
 {
-	uint64_t bytes = (uint64_t)nmemb * size;
 	void *p;
 
 	if (lt_unlikely(old && lt_boot_owns(old))) {
 		/* A start-up block grows: move it to the real allocator. */
 		size_t have = lt_boot_size(old);
 
-		if (nmemb && size > SIZE_MAX / nmemb)
-			return NULL;
-		p = malloc(nmemb * size);
+		p = malloc(bytes);
 		if (p)
-			memcpy(p, old, have < nmemb * size ? have : nmemb * size);
+			memcpy(p, old, have < bytes ? have : bytes);
 		return p;
 	}
 	if (!recording(t)) {
-		p = fn == LT_FN_REALLOC ? lt_real.realloc(old, size)
-					: lt_real.reallocarray(old, nmemb, size);
+		p = lt_real.realloc(old, bytes);
 		if (t->guard && (p || (old && !bytes)))
 			lost(t, p ? 1 : 0, old ? 1 : 0, p ? bytes : 0);
 		return p;
 	}
 	uint64_t before = lt_ticks();
-	p = fn == LT_FN_REALLOC ? lt_real.realloc(old, size)
-				: lt_real.reallocarray(old, nmemb, size);
+	p = lt_real.realloc(old, bytes);
 	if (!old) {
 		if (p)
 			record_alloc(t, fn, p, bytes, ret);
@@ -242,21 +239,20 @@ LT_EXPORT void *realloc(void *old, size_t size)
 			memcpy(p, old, lt_boot_size(old) < size ? lt_boot_size(old) : size);
 		return p;
 	}
-	return do_realloc(t, LT_FN_REALLOC, old, 1, size, RET_ADDR());
+	return do_realloc(t, LT_FN_REALLOC, old, size, RET_ADDR());
 }
 
 LT_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
 {
 	struct lt_thread *t = &lt_self;
 
-	if (lt_unlikely(not_ready(t)) || !lt_real.reallocarray) {
-		if (nmemb && size > SIZE_MAX / nmemb) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		return realloc(old, nmemb * size);
+	if (nmemb && size > SIZE_MAX / nmemb) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	return do_realloc(t, LT_FN_REALLOCARRAY, old, nmemb, size, RET_ADDR());
+	if (lt_unlikely(not_ready(t)))
+		return realloc(old, nmemb * size);
+	return do_realloc(t, LT_FN_REALLOCARRAY, old, nmemb * size, RET_ADDR());
 }
 
 /* The aligned allocators differ only in how they call the real one. */

@@ -46,7 +46,6 @@ static const struct real_sym {
 	SYM(malloc, "malloc", true),
 	SYM(calloc, "calloc", true),
 	SYM(realloc, "realloc", true),
-	SYM(reallocarray, "reallocarray", false),
 	SYM(free, "free", true),
 	SYM(posix_memalign, "posix_memalign", false),
 	SYM(aligned_alloc, "aligned_alloc", false),
