@@ -515,24 +515,73 @@ void lt_snapshot(void)
 	lt_writer_direct(0, &process_seq, &r, sizeof(r));
 }
 
+/* Signals where the shim's handler stands in for the default action. */
+static _Atomic uint8_t stands_in[NSIG];
+
+static bool covered(int sig)
+{
+	if (sig <= 0 || sig >= NSIG || sig == lt_opt.snapshot_signal)
+		return false;
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		if (fatal_signals[i] == sig)
+			return true;
+	return false;
+}
+
+static int stand_in(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
+	sigfillset(&sa.sa_mask);
+	int rc = lt_real.sigaction(sig, &sa, NULL);
+	if (rc == 0)
+		atomic_store(&stands_in[sig], 1);
+	return rc;
+}
+
+int lt_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!covered(sig) || !lt_real.sigaction)
+		return lt_real.sigaction(sig, act, old);
+
+	struct sigaction prev;
+	int rc = lt_real.sigaction(sig, NULL, &prev);
+	if (rc)
+		return rc;
+	if (atomic_load(&stands_in[sig]) && prev.sa_handler == on_fatal_signal) {
+		memset(&prev, 0, sizeof(prev));
+		prev.sa_handler = SIG_DFL;
+	}
+	if (act) {
+		bool to_default = act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO);
+
+		if (to_default && atomic_load(&lt_state) == LT_ACTIVE)
+			rc = stand_in(sig);
+		else {
+			atomic_store(&stands_in[sig], 0);
+			rc = lt_real.sigaction(sig, act, NULL);
+		}
+	}
+	if (!rc && old)
+		*old = prev;
+	return rc;
+}
+
 static void install_signal_handlers(void)
 {
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
-		struct sigaction old, sa;
+		struct sigaction old;
 		int sig = fatal_signals[i];
 
-		if (sig == lt_opt.snapshot_signal)
-			continue;
 		/* Only where the program left the default: its own handlers and
 		 * ignored signals are never touched. */
-		if (sigaction(sig, NULL, &old) || old.sa_handler != SIG_DFL ||
-		    (old.sa_flags & SA_SIGINFO))
+		if (!covered(sig) || lt_real.sigaction(sig, NULL, &old) ||
+		    old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO))
 			continue;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_fatal_signal;
-		sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
-		sigfillset(&sa.sa_mask);
-		sigaction(sig, &sa, NULL);
+		stand_in(sig);
 	}
 	if (lt_opt.snapshot_signal) {
 		struct sigaction sa;
@@ -541,6 +590,6 @@ static void install_signal_handlers(void)
 		sa.sa_handler = on_snapshot_signal;
 		sa.sa_flags = SA_RESTART | SA_ONSTACK;
 		sigemptyset(&sa.sa_mask);
-		sigaction(lt_opt.snapshot_signal, &sa, NULL);
+		lt_real.sigaction(lt_opt.snapshot_signal, &sa, NULL);
 	}
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,6 +598,35 @@ LT_EXPORT void _Exit(int status)
 {
 	lt_finish(LT_END_UEXIT, status);
 	lt_real.Exit_(status);
+}
+
+/* ---- signals ---------------------------------------------------------------- */
+
+LT_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
+			struct sigaction *restrict old)
+{
+	if (lt_unlikely(not_ready(&lt_self)) && !lt_real.sigaction) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return lt_sigaction(sig, act, old);
+}
+
+/* glibc's signal() has BSD semantics and calls its own sigaction inside,
+ * past this shim: rebuild it on the wrapper above. */
+LT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	if (sig > 0 && sig < NSIG)
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = SA_RESTART;
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
 }
 
 /* ---- modules ---------------------------------------------------------------- */

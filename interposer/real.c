@@ -68,6 +68,7 @@ static const struct real_sym {
 	SYM(fexecve, "fexecve", false),
 	SYM(dlopen, "dlopen", true),
 	SYM(dlclose, "dlclose", true),
+	SYM(sigaction, "sigaction", true),
 	SYM(exit_, "_exit", true),
 	SYM(Exit_, "_Exit", true),
 #undef SYM

@@ -83,6 +83,7 @@ struct lt_real {
 	int   (*fexecve)(int, char *const[], char *const[]);
 	void *(*dlopen)(const char *, int);
 	int   (*dlclose)(void *);
+	int   (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	void  (*exit_)(int) __attribute__((noreturn));
 	void  (*Exit_)(int) __attribute__((noreturn));
 };
@@ -192,5 +193,8 @@ LT_HIDDEN void lt_after_exec_failed(void);
 LT_HIDDEN void lt_fork_parent(pid_t child);
 LT_HIDDEN void lt_fork_child(void);
 LT_HIDDEN void lt_snapshot(void);
+/* sigaction as the program sees it: where the shim's end-of-process handler
+ * stands in for the default action, the program is shown SIG_DFL. */
+LT_HIDDEN int lt_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 #endif /* LT_SHIM_H */

@@ -3,7 +3,7 @@
 # Run as root on Debian 12; elsewhere it says what to install and fails.
 set -eu
 
-pkgs="gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
+pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
 
 missing=""
 for p in $pkgs; do
