@@ -56,6 +56,24 @@ static bool is_shim_frame(const struct lt_sym_frame *f)
 	return strncmp(base, "libtrace.so", 11) == 0;
 }
 
+/* Frames every thread has at its bottom: process and thread start-up in
+ * libc.  They say nothing about where the program allocated. */
+static bool is_startup_frame(const struct lt_sym_frame *f)
+{
+	static const char *const names[] = {
+		"_start", "__libc_start_main", "__libc_start_main_impl",
+		"__libc_start_call_main", "start_thread", "clone", "clone3",
+		"__clone", "__clone3", "__clone_internal",
+	};
+
+	if (!f->function)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(f->function, names[i]))
+			return true;
+	return false;
+}
+
 /*
  * The source frames of a site's stack, innermost first, with inlined
  * frames expanded and the leading allocator frames (malloc wrappers,
@@ -80,7 +98,7 @@ static int collect_frames(struct lt_symbolizer *sym, const struct lt_site *s,
 				continue;
 			}
 			folding = false;
-			if (is_shim_frame(&tmp[k])) {
+			if (is_shim_frame(&tmp[k]) || is_startup_frame(&tmp[k])) {
 				folded++;
 				continue;
 			}
@@ -90,6 +108,9 @@ static int collect_frames(struct lt_symbolizer *sym, const struct lt_site *s,
 			}
 			if (push_frame(fs, &tmp[k], s->frames[i]) < 0)
 				return -1;
+			/* Below main there is only libc's start-up. */
+			if (tmp[k].function && !strcmp(tmp[k].function, "main"))
+				goto out;
 		}
 	}
 out:
