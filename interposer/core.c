@@ -198,12 +198,23 @@ void lt_commit(struct lt_thread *t, size_t len)
 	memset(&t->direct_counts, 0, sizeof(t->direct_counts));
 }
 
-LT_NOINLINE uint32_t lt_capture(struct lt_thread *t, void *ret)
+LT_NOINLINE uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t depth)
 {
 	uint64_t frames[LT_MAX_DEPTH];
-	uint32_t n = lt_unwind(ret, frames, lt_opt.depth);
+	uint32_t n;
 
 	(void)t;
+	if (depth > lt_opt.depth)
+		depth = lt_opt.depth;
+	if (!depth)
+		return LT_STACK_NONE;
+	if (depth == 1) {
+		/* The call site alone needs no unwinding. */
+		frames[0] = (uint64_t)(uintptr_t)ret;
+		n = 1;
+	} else {
+		n = lt_unwind(ret, frames, depth);
+	}
 	if (!n)
 		return LT_STACK_NONE;
 	return lt_stacks_intern(frames, n);

@@ -18,6 +18,10 @@
 #include "shim.h"
 
 #define RET_ADDR() __builtin_return_address(0)
+/* The caller's stack pointer just before its call instruction: the shim is
+ * built with frame pointers, so it sits above the return address and the
+ * saved frame pointer. */
+#define CALLER_SP() ((uint64_t)(uintptr_t)__builtin_frame_address(0) + 16)
 
 static inline bool recording(const struct lt_thread *t)
 {
@@ -62,7 +66,8 @@ static struct lt_counts *enter(struct lt_thread *t)
 	return lt_counts_of(t);
 }
 
-static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret)
+static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size,
+			 void *ret, uint64_t sp)
 {
 	struct lt_counts *c = enter(t);
 
@@ -79,20 +84,26 @@ static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size
 			r->ticks = lt_ticks();
 			r->ptr = (uint64_t)(uintptr_t)p;
 			r->size = size;
+			r->sp = sp;
 			lt_commit(t, sizeof(*r));
 		}
 	}
 	t->guard--;
 }
 
-static void record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks)
+/* ticks was read before anything else, so the clock rule holds even though
+ * the free site's stack is captured here, before the real free. */
+static void record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks,
+			void *ret, uint64_t sp)
 {
 	enter(t)->frees++;
+	uint32_t stack = lt_capture_depth(t, ret, lt_opt.free_depth);
 	struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
 	if (r) {
-		r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), 0 };
+		r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), stack };
 		r->ticks = ticks;
 		r->ptr = (uint64_t)(uintptr_t)p;
+		r->sp = sp;
 		lt_commit(t, sizeof(*r));
 	}
 	t->guard--;
@@ -115,7 +126,7 @@ LT_EXPORT void *malloc(size_t size)
 	}
 	p = lt_real.malloc(size);
 	if (p)
-		record_alloc(t, LT_FN_MALLOC, p, size, RET_ADDR());
+		record_alloc(t, LT_FN_MALLOC, p, size, RET_ADDR(), CALLER_SP());
 	return p;
 }
 
@@ -138,7 +149,7 @@ LT_EXPORT void *calloc(size_t n, size_t size)
 	}
 	p = lt_real.calloc(n, size);
 	if (p)
-		record_alloc(t, LT_FN_CALLOC, p, (uint64_t)n * size, RET_ADDR());
+		record_alloc(t, LT_FN_CALLOC, p, (uint64_t)n * size, RET_ADDR(), CALLER_SP());
 	return p;
 }
 
@@ -156,7 +167,7 @@ LT_EXPORT void free(void *p)
 		lt_real.free(p);
 		return;
 	}
-	record_free(t, LT_FN_FREE, p, lt_ticks());
+	record_free(t, LT_FN_FREE, p, lt_ticks(), RET_ADDR(), CALLER_SP());
 	lt_real.free(p);
 }
 
@@ -164,7 +175,7 @@ LT_EXPORT void free(void *p)
  * caller.  reallocarray is never forwarded as such: glibc's calls realloc
  * through the PLT, which would reach this shim a second time. */
 static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes,
-			void *ret)
+			void *ret, uint64_t sp)
 {
 	void *p;
 
@@ -187,7 +198,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 	p = lt_real.realloc(old, bytes);
 	if (!old) {
 		if (p)
-			record_alloc(t, fn, p, bytes, ret);
+			record_alloc(t, fn, p, bytes, ret, sp);
 	} else if (p) {
 		struct lt_counts *c = enter(t);
 
@@ -205,6 +216,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 				r->old_ptr = (uint64_t)(uintptr_t)old;
 				r->new_ptr = (uint64_t)(uintptr_t)p;
 				r->size = bytes;
+				r->sp = sp;
 				lt_commit(t, sizeof(*r));
 			}
 		} else {
@@ -217,13 +229,14 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 				r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), 0 };
 				r->ticks = before;
 				r->ptr = (uint64_t)(uintptr_t)old;
+				r->sp = sp;
 				lt_commit(t, sizeof(*r));
 			}
 		}
 		t->guard--;
 	} else if (!bytes) {
 		/* realloc(p, 0) freed p and returned NULL (glibc). */
-		record_free(t, fn, old, before);
+		record_free(t, fn, old, before, ret, sp);
 	}
 	return p;
 }
@@ -240,7 +253,7 @@ LT_EXPORT void *realloc(void *old, size_t size)
 			memcpy(p, old, lt_boot_size(old) < size ? lt_boot_size(old) : size);
 		return p;
 	}
-	return do_realloc(t, LT_FN_REALLOC, old, size, RET_ADDR());
+	return do_realloc(t, LT_FN_REALLOC, old, size, RET_ADDR(), CALLER_SP());
 }
 
 LT_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
@@ -253,7 +266,7 @@ LT_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
 	}
 	if (lt_unlikely(not_ready(t)))
 		return realloc(old, nmemb * size);
-	return do_realloc(t, LT_FN_REALLOCARRAY, old, nmemb * size, RET_ADDR());
+	return do_realloc(t, LT_FN_REALLOCARRAY, old, nmemb * size, RET_ADDR(), CALLER_SP());
 }
 
 /* The aligned allocators differ only in how they call the real one. */
@@ -272,7 +285,7 @@ LT_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
 		}                                                            \
 		p = call;                                                    \
 		if (p)                                                       \
-			record_alloc(t, fn_id, p, bytes, RET_ADDR());        \
+			record_alloc(t, fn_id, p, bytes, RET_ADDR(), CALLER_SP());        \
 		return p;                                                    \
 	}
 
@@ -300,7 +313,7 @@ LT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	}
 	rc = lt_real.posix_memalign(out, align, size);
 	if (!rc)
-		record_alloc(t, LT_FN_POSIX_MEMALIGN, *out, size, RET_ADDR());
+		record_alloc(t, LT_FN_POSIX_MEMALIGN, *out, size, RET_ADDR(), CALLER_SP());
 	return rc;
 }
 

@@ -23,6 +23,7 @@ static const struct opt_desc {
 } opt_table[] = {
 	{ "LIBTRACE_OUTPUT",          OPT_STRING, "./%e.%p.lt", lt_opt.output,  sizeof(lt_opt.output) },
 	{ "LIBTRACE_DEPTH",           OPT_UINT,   "64",         &lt_opt.depth,  0 },
+	{ "LIBTRACE_FREE_DEPTH",      OPT_UINT,   "4",          &lt_opt.free_depth, 0 },
 	{ "LIBTRACE_SAMPLE",          OPT_SIZE,   "0",          &lt_opt.sample, 0 },
 	{ "LIBTRACE_FOLLOW",          OPT_BOOL,   "1",          &lt_opt.follow, 0 },
 	{ "LIBTRACE_SNAPSHOT_SIGNAL", OPT_SIGNAL, "",           &lt_opt.snapshot_signal, 0 },
@@ -117,8 +118,11 @@ int lt_options_load(void)
 		case OPT_UINT:
 		case OPT_SIZE:
 			err = parse_u64(v, &num, d->kind == OPT_SIZE);
-			if (!err && d->kind == OPT_UINT)
-				*(uint32_t *)d->dst = (uint32_t)(num > LT_MAX_DEPTH ? LT_MAX_DEPTH : num);
+			if (!err && d->kind == OPT_UINT) {
+				uint64_t max = d->dst == &lt_opt.free_depth ? LT_FREE_DEPTH : LT_MAX_DEPTH;
+
+				*(uint32_t *)d->dst = (uint32_t)(num > max ? max : num);
+			}
 			else if (!err)
 				*(uint64_t *)d->dst = num;
 			break;
@@ -141,7 +145,7 @@ int lt_options_load(void)
 			if (d->kind == OPT_STRING)
 				memcpy(d->dst, d->dflt, strlen(d->dflt) + 1);
 			else if (d->kind == OPT_UINT)
-				*(uint32_t *)d->dst = 64;
+				*(uint32_t *)d->dst = (uint32_t)strtoul(d->dflt, NULL, 10);
 			else if (d->kind == OPT_SIZE)
 				*(uint64_t *)d->dst = 0;
 			else if (d->kind == OPT_BOOL)
@@ -152,5 +156,9 @@ int lt_options_load(void)
 	}
 	if (lt_opt.depth == 0)
 		lt_opt.depth = 1;
+	/* Sampling is for production: free sites then cost only their caller,
+	 * unless asked for explicitly. */
+	if (lt_opt.sample && !secure_getenv("LIBTRACE_FREE_DEPTH"))
+		lt_opt.free_depth = 1;
 	return rc;
 }

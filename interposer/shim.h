@@ -31,6 +31,7 @@ LT_HIDDEN void lt_assert_fail(const char *what, const char *file, int line)
 struct lt_options {
 	char     output[512];       /* LIBTRACE_OUTPUT template */
 	uint32_t depth;             /* LIBTRACE_DEPTH, 1..LT_MAX_DEPTH */
+	uint32_t free_depth;        /* LIBTRACE_FREE_DEPTH, 0..LT_FREE_DEPTH */
 	uint64_t sample;            /* LIBTRACE_SAMPLE mean bytes, 0 = exact */
 	bool     follow;            /* LIBTRACE_FOLLOW */
 	int      snapshot_signal;   /* LIBTRACE_SNAPSHOT_SIGNAL, 0 = off */
@@ -183,7 +184,10 @@ LT_HIDDEN void lt_disable(const char *reason, const char *detail);
 LT_HIDDEN void *lt_reserve(struct lt_thread *t, size_t len);
 LT_HIDDEN void lt_commit(struct lt_thread *t, size_t len);
 LT_HIDDEN struct lt_counts *lt_counts_of(struct lt_thread *t);
-LT_HIDDEN uint32_t lt_capture(struct lt_thread *t, void *ret);
+/* Interned id of the stack above the intercepted call (ret is its return
+ * address), at most depth frames; LT_STACK_NONE when it cannot be had. */
+LT_HIDDEN uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t depth);
+#define lt_capture(t, ret) lt_capture_depth((t), (ret), LT_MAX_DEPTH)
 LT_HIDDEN bool lt_sampled(struct lt_thread *t, uint64_t size);
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);

@@ -11,7 +11,7 @@
 
 #define LT_DUMP_MAGIC      "LTDUMP\x1a\n"   /* 8 bytes, no NUL needed */
 #define LT_DUMP_MAGIC_LEN  8
-#define LT_DUMP_VERSION    1
+#define LT_DUMP_VERSION    2
 
 /*
  * File = header, then chunks until end of file.  The header's variable part
@@ -93,6 +93,7 @@ enum lt_rec_type {
 	LT_REC_TRAILER       = 16,
 	LT_REC_LOST          = 17,
 	LT_REC_SNAPSHOT      = 18,
+	LT_REC_THREAD_STACK  = 19,
 };
 
 /* Which function made an allocation or free (lt_rec_head.flags). */
@@ -130,16 +131,25 @@ struct lt_rec_alloc {
 	uint64_t ticks;      /* after the allocator returned */
 	uint64_t ptr;
 	uint64_t size;       /* bytes asked for (nmemb * size for calloc) */
+	uint64_t sp;         /* the caller's stack pointer at the call */
 };
-_Static_assert(sizeof(struct lt_rec_alloc) == 32, "lt_rec_alloc layout");
+_Static_assert(sizeof(struct lt_rec_alloc) == 40, "lt_rec_alloc layout");
 
-/* head.flags = LT_FN_FREE.  Only free(non-NULL) is recorded. */
+/*
+ * head.flags = LT_FN_FREE, head.aux = the free site's stack id: a shallow
+ * stack (LT_FREE_DEPTH frames at most) whose frames[0] is the caller of
+ * free.  With sp, it tells whether the allocating frame was still live when
+ * the block was freed, or how many frames up it was freed.  Only
+ * free(non-NULL) is recorded.
+ */
+#define LT_FREE_DEPTH 16
 struct lt_rec_free {
 	struct lt_rec_head head;
 	uint64_t ticks;      /* before the allocator was called */
 	uint64_t ptr;
+	uint64_t sp;         /* the caller's stack pointer at the call */
 };
-_Static_assert(sizeof(struct lt_rec_free) == 24, "lt_rec_free layout");
+_Static_assert(sizeof(struct lt_rec_free) == 32, "lt_rec_free layout");
 
 /*
  * realloc and reallocarray with a non-NULL old pointer that returned a block
@@ -156,8 +166,9 @@ struct lt_rec_realloc {
 	uint64_t old_ptr;
 	uint64_t new_ptr;
 	uint64_t size;
+	uint64_t sp;         /* the caller's stack pointer at the call */
 };
-_Static_assert(sizeof(struct lt_rec_realloc) == 48, "lt_rec_realloc layout");
+_Static_assert(sizeof(struct lt_rec_realloc) == 56, "lt_rec_realloc layout");
 
 /*
  * head.aux = stack id, defined once per dump before (in its own thread's
@@ -298,6 +309,32 @@ struct lt_rec_snapshot {
 	uint64_t ticks;
 };
 _Static_assert(sizeof(struct lt_rec_snapshot) == 16, "snapshot layout");
+
+enum lt_thread_stack_status {
+	LT_TSTACK_OK          = 0,
+	LT_TSTACK_UNAVAILABLE = 1,   /* the thread did not answer in time (it
+				      * blocks the signal, or is stopped) */
+	LT_TSTACK_BUSY        = 2,   /* it was inside libtrace itself */
+};
+
+/*
+ * The current stack of one live thread, at a snapshot (snapshot = its
+ * number, from 1) or at the end of the process (snapshot = 0): what the
+ * thread is blocked on.  Written in stream 0.  head.flags = enum
+ * lt_thread_stack_status; frames[] innermost first, (head.size - 32) / 8 of
+ * them; frames[0] is the interrupted instruction itself (not a return
+ * address), the rest are return addresses.
+ */
+struct lt_rec_thread_stack {
+	struct lt_rec_head head;
+	uint64_t ticks;
+	uint32_t thread;         /* serial */
+	uint32_t snapshot;
+	uint32_t tid;            /* kernel thread id */
+	uint32_t reserved;
+	uint64_t frames[];
+};
+_Static_assert(sizeof(struct lt_rec_thread_stack) == 32, "thread stack layout");
 
 enum lt_end_reason {
 	LT_END_EXIT   = 1,   /* exit() or return from main */

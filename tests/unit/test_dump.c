@@ -1,7 +1,7 @@
 /*
  * Unit tests for the dump reader (analyzer/dump.c): the golden dump, every
  * truncation of it, damaged headers, hostile sizes and random corruption.
- * Run with --write-golden PATH to regenerate tests/data/golden-v1.lt (only
+ * Run with --write-golden PATH to regenerate tests/data/golden-v2.lt (only
  * together with a format version bump).
  */
 #include <setjmp.h>
@@ -23,7 +23,7 @@ static char *golden_path(void)
 	const char *dir = getenv("LT_SRCDIR");
 	char *p;
 
-	if (asprintf(&p, "%s/tests/data/golden-v1.lt", dir ? dir : ".") < 0)
+	if (asprintf(&p, "%s/tests/data/golden-v2.lt", dir ? dir : ".") < 0)
 		abort();
 	return p;
 }
