@@ -271,9 +271,9 @@ static void test_hostile_sizes(void **state)
 			{ 4096, LT_REC_FREE, "record",
 			  "is truncated (need 4096 bytes, have 32)" },
 			{ 16, LT_REC_FREE, "free record",
-			  "is truncated (need 24 bytes, have 16)" },
+			  "is truncated (need 32 bytes, have 16)" },
 			{ 24, LT_REC_ALLOC, "alloc record",
-			  "is truncated (need 32 bytes, have 24)" },
+			  "is truncated (need 40 bytes, have 24)" },
 		};
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			struct lt_rec_head h = { cases[i].type, 0, cases[i].size, 0 };
@@ -306,7 +306,7 @@ static void test_hostile_sizes(void **state)
 		lt_gen_chunk_end(g);
 		assert_int_equal(open_gen(g, SIZE_MAX, &d, &err, &path), -1);
 		snprintf(want, sizeof(want), "%s: free record at byte %zu is "
-			 "truncated (need 24 bytes, have 16)", path, at);
+			 "truncated (need 32 bytes, have 16)", path, at);
 		assert_string_equal(err.msg, want);
 		unlink(path);
 		free(path);
