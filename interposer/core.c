@@ -377,6 +377,9 @@ static void write_trailer(enum lt_end_reason why, int code)
 }
 
 static _Atomic int finished;
+/* The fatal signal's context, so the crashing thread's live stack starts at
+ * the faulting instruction. */
+static void *end_context;
 
 void lt_finish(enum lt_end_reason why, int code)
 {
@@ -393,6 +396,8 @@ void lt_finish(enum lt_end_reason why, int code)
 		emit_lost(t);
 		lt_buf_flush(t->buf, true);
 	}
+	if (why != LT_END_EXEC)
+		lt_live_stacks(0, end_context, &process_seq);
 	lt_writer_flush_all();
 	write_trailer(why, code);
 	if (why == LT_END_EXEC) {
@@ -455,6 +460,7 @@ void lt_fork_child(void)
 	traced_pid = getpid();
 	lt_arena_after_fork();
 	lt_modules_after_fork();
+	lt_live_after_fork();
 	strncpy(parent, lt_writer_path(), sizeof(parent) - 1);
 	parent[sizeof(parent) - 1] = '\0';
 	lt_writer_after_fork(t->buf);
@@ -490,10 +496,12 @@ static const int fatal_signals[] = {
 	SIGALRM, SIGUSR1, SIGUSR2,
 };
 
-static void on_fatal_signal(int sig)
+static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
+	(void)si;
+	end_context = uc;
 	lt_finish(LT_END_SIGNAL, sig);
 	/* SA_RESETHAND put the default action back; the signal stays blocked
 	 * until we return, then kills the process as it would have. */
@@ -501,25 +509,29 @@ static void on_fatal_signal(int sig)
 	errno = saved;
 }
 
-static void on_snapshot_signal(int sig)
+static void on_snapshot_signal(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
 	(void)sig;
-	lt_snapshot();
+	(void)si;
+	lt_snapshot(uc);
 	errno = saved;
 }
 
-void lt_snapshot(void)
+void lt_snapshot(void *uc)
 {
 	struct lt_thread *t = &lt_self;
 
 	if (atomic_load(&lt_state) != LT_ACTIVE)
 		return;
+	uint32_t number = atomic_fetch_add(&snapshots, 1) + 1;
 	struct lt_rec_snapshot r = {
-		.head = { LT_REC_SNAPSHOT, 0, sizeof(r), atomic_fetch_add(&snapshots, 1) + 1 },
+		.head = { LT_REC_SNAPSHOT, 0, sizeof(r), number },
 		.ticks = lt_ticks(),
 	};
+	lt_live_stacks(number, uc, &process_seq);
+	/* Our own buffer only when the signal did not land inside it. */
 	if (!t->guard && t->buf)
 		lt_buf_flush(t->buf, true);
 	lt_writer_flush_all();
@@ -544,8 +556,8 @@ static int stand_in(int sig)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_fatal_signal;
-	sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
+	sa.sa_sigaction = on_fatal_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
 	sigfillset(&sa.sa_mask);
 	int rc = lt_real.sigaction(sig, &sa, NULL);
 	if (rc == 0)
@@ -562,7 +574,8 @@ int lt_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	int rc = lt_real.sigaction(sig, NULL, &prev);
 	if (rc)
 		return rc;
-	if (atomic_load(&stands_in[sig]) && prev.sa_handler == on_fatal_signal) {
+	if (atomic_load(&stands_in[sig]) && (prev.sa_flags & SA_SIGINFO) &&
+	    prev.sa_sigaction == on_fatal_signal) {
 		memset(&prev, 0, sizeof(prev));
 		prev.sa_handler = SIG_DFL;
 	}
@@ -598,8 +611,8 @@ static void install_signal_handlers(void)
 		struct sigaction sa;
 
 		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_snapshot_signal;
-		sa.sa_flags = SA_RESTART | SA_ONSTACK;
+		sa.sa_sigaction = on_snapshot_signal;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 		sigemptyset(&sa.sa_mask);
 		lt_real.sigaction(lt_opt.snapshot_signal, &sa, NULL);
 	}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -457,6 +458,21 @@ LT_EXPORT int pthread_cancel(pthread_t th)
 	return rc;
 }
 
+static void record_name(struct lt_thread *t, uint64_t target, const char *name)
+{
+	t->guard++;
+	struct lt_rec_thread_name *r = lt_reserve(t, sizeof(*r));
+	if (r) {
+		memset(r, 0, sizeof(*r));
+		r->head = (struct lt_rec_head){ LT_REC_THREAD_NAME, 0, sizeof(*r), 0 };
+		r->ticks = lt_ticks();
+		r->target = target;
+		strncpy(r->name, name, sizeof(r->name) - 1);
+		lt_commit(t, sizeof(*r));
+	}
+	t->guard--;
+}
+
 LT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
 	struct lt_thread *t = &lt_self;
@@ -464,19 +480,30 @@ LT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 	if (lt_unlikely(not_ready(t)) || !lt_real.pthread_setname_np)
 		return ENOSYS;
 	int rc = lt_real.pthread_setname_np(th, name);
-	if (rc == 0 && recording(t)) {
-		t->guard++;
-		struct lt_rec_thread_name *r = lt_reserve(t, sizeof(*r));
-		if (r) {
-			memset(r, 0, sizeof(*r));
-			r->head = (struct lt_rec_head){ LT_REC_THREAD_NAME, 0, sizeof(*r), 0 };
-			r->ticks = lt_ticks();
-			r->target = pthread_equal(th, pthread_self()) ? 0 : (uint64_t)th;
-			strncpy(r->name, name, sizeof(r->name) - 1);
-			lt_commit(t, sizeof(*r));
-		}
-		t->guard--;
+	if (rc == 0 && recording(t))
+		record_name(t, pthread_equal(th, pthread_self()) ? 0 : (uint64_t)th, name);
+	return rc;
+}
+
+/* prctl takes up to four more arguments; passing all four is how glibc's
+ * own callers and the kernel see it. */
+LT_EXPORT int prctl(int option, ...)
+{
+	struct lt_thread *t = &lt_self;
+	unsigned long a[4];
+	va_list ap;
+
+	va_start(ap, option);
+	for (int i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (lt_unlikely(not_ready(t)) && !lt_real.prctl) {
+		errno = ENOSYS;
+		return -1;
 	}
+	int rc = lt_real.prctl(option, a[0], a[1], a[2], a[3]);
+	if (rc == 0 && option == PR_SET_NAME && a[0] && recording(t))
+		record_name(t, 0, (const char *)a[0]);
 	return rc;
 }
 

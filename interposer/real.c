@@ -69,6 +69,7 @@ static const struct real_sym {
 	SYM(dlopen, "dlopen", true),
 	SYM(dlclose, "dlclose", true),
 	SYM(sigaction, "sigaction", true),
+	SYM(prctl, "prctl", true),
 	SYM(exit_, "_exit", true),
 	SYM(Exit_, "_Exit", true),
 #undef SYM

@@ -85,6 +85,7 @@ struct lt_real {
 	void *(*dlopen)(const char *, int);
 	int   (*dlclose)(void *);
 	int   (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int   (*prctl)(int, unsigned long, unsigned long, unsigned long, unsigned long);
 	void  (*exit_)(int) __attribute__((noreturn));
 	void  (*Exit_)(int) __attribute__((noreturn));
 };
@@ -97,7 +98,8 @@ LT_HIDDEN bool lt_boot_owns(const void *p);
 LT_HIDDEN size_t lt_boot_size(const void *p);
 
 /* ---- writer.c: per-thread buffers, chunks, the dump file ------------------ */
-#define LT_BUF_BYTES (64u * 1024 - 256)
+#define LT_BUF_BYTES (62u * 1024)
+#define LT_LIVE_DEPTH 64
 
 struct lt_counts {
 	uint64_t allocs, frees, reallocs, bytes, threads;
@@ -112,6 +114,12 @@ struct lt_buf {
 	uint32_t         thread;    /* serial of the owning thread */
 	uint32_t         seq;       /* chunks written for that thread */
 	struct lt_counts counts;    /* the owner's events, for the trailer */
+	uint32_t         tid;       /* the owner's kernel thread id */
+	_Atomic uint32_t live_ask;  /* live-stack request generation */
+	_Atomic uint32_t live_done; /* the generation live_frames answer */
+	uint32_t         live_thread, live_tid;   /* whom live_ask asked */
+	uint32_t         live_n;
+	uint64_t         live_frames[LT_LIVE_DEPTH];
 	struct lt_buf   *next_all;  /* every buffer ever made, never unlinked */
 	struct lt_buf   *next_free;
 	uint8_t          data[LT_BUF_BYTES] __attribute__((aligned(8)));
@@ -135,6 +143,8 @@ LT_HIDDEN uint64_t lt_writer_chunks(void);
 LT_HIDDEN void lt_writer_close(void);
 /* In a forked child: forget the parent's buffers and file. */
 LT_HIDDEN void lt_writer_after_fork(struct lt_buf *keep);
+/* Every buffer ever made (live ones have owned set), for live stacks. */
+LT_HIDDEN struct lt_buf *lt_writer_buffers(void);
 
 /* ---- stacks.c: the process-wide table of interned stacks ------------------ */
 LT_HIDDEN int lt_stacks_init(void);
@@ -149,6 +159,13 @@ LT_HIDDEN void lt_unwind_init(void);
 /* Fills frames[] with the return addresses above the frame whose return
  * address is ret (the intercepted call's caller first); returns how many. */
 LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);
+LT_HIDDEN uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max);
+
+/* ---- livestacks.c: what every live thread is doing ------------------------ */
+/* Write an LT_REC_THREAD_STACK for every live thread into stream 0 (through
+ * lt_writer_direct); uc is the caller's own signal context, or NULL. */
+LT_HIDDEN void lt_live_stacks(uint32_t snapshot, void *uc, uint32_t *seq);
+LT_HIDDEN void lt_live_after_fork(void);
 
 /* ---- modules.c: the module map -------------------------------------------- */
 /* Emit LT_REC_MODULE / LT_REC_MODULE_UNLOAD for what changed since the last
@@ -196,7 +213,7 @@ LT_HIDDEN void lt_before_exec(const char *path);
 LT_HIDDEN void lt_after_exec_failed(void);
 LT_HIDDEN void lt_fork_parent(pid_t child);
 LT_HIDDEN void lt_fork_child(void);
-LT_HIDDEN void lt_snapshot(void);
+LT_HIDDEN void lt_snapshot(void *uc);
 /* sigaction as the program sees it: where the shim's end-of-process handler
  * stands in for the default action, the program is shown SIG_DFL. */
 LT_HIDDEN int lt_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

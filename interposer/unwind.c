@@ -42,3 +42,33 @@ uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max)
 		frames[count++] = (uint64_t)(uintptr_t)raw[i];
 	return count;
 }
+
+/*
+ * The stack of the current thread from a signal handler's ucontext (the
+ * interrupted instruction first), or from the caller when uc is NULL.
+ * Slower than lt_unwind; for live stacks, never on the per-event path.
+ */
+uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
+{
+	unw_cursor_t cursor;
+	unw_context_t here;
+	uint32_t n = 0;
+	int rc;
+
+	if (uc) {
+		rc = unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
+	} else {
+		unw_getcontext(&here);
+		rc = unw_init_local(&cursor, &here);
+	}
+	if (rc < 0)
+		return 0;
+	do {
+		unw_word_t ip;
+
+		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || !ip)
+			break;
+		frames[n++] = ip;
+	} while (n < max && unw_step(&cursor) > 0);
+	return n;
+}

@@ -156,6 +156,11 @@ void lt_writer_flush_all(void)
 	}
 }
 
+struct lt_buf *lt_writer_buffers(void)
+{
+	return atomic_load(&all_bufs);
+}
+
 struct lt_buf *lt_buf_acquire(uint32_t thread)
 {
 	struct lt_buf *b = NULL;
@@ -181,6 +186,7 @@ struct lt_buf *lt_buf_acquire(uint32_t thread)
 		while (!atomic_compare_exchange_weak(&all_bufs, &head, b));
 	}
 	b->thread = thread;
+	b->tid = (uint32_t)gettid();
 	b->seq = 0;
 	b->tail = 0;
 	memset(&b->counts, 0, sizeof(b->counts));
@@ -257,8 +263,10 @@ void lt_writer_after_fork(struct lt_buf *keep)
 		atomic_store(&b->head, 0);
 		b->seq = 0;
 		memset(&b->counts, 0, sizeof(b->counts));
-		if (b == keep)
+		if (b == keep) {
+			b->tid = (uint32_t)gettid();
 			continue;
+		}
 		atomic_store(&b->owned, 0);
 		b->next_free = (struct lt_buf *)(uintptr_t)(atomic_load(&free_top) & PTR_MASK);
 		atomic_store(&free_top, (uint64_t)(uintptr_t)b);
