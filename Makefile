@@ -36,7 +36,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps test unit integration demo install clean check-exports samples
+.PHONY: all deps test unit integration demo install clean check-exports samples shim-tests
 
 all: $(BUILD)/libtrace.so $(BUILD)/libtrace samples
 
@@ -115,7 +115,10 @@ unit: $(UNIT_BIN)
 integration: all
 	$(Q)sh tests/integration/run.sh $(BUILD)
 
-test: all unit integration check-exports
+shim-tests: all
+	$(Q)sh tests/shim/run.sh $(BUILD)
+
+test: all unit integration check-exports shim-tests
 
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so

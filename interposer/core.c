@@ -220,6 +220,18 @@ LT_NOINLINE uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t d
 	return lt_stacks_intern(frames, n);
 }
 
+uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret, uint64_t sp,
+			   uint32_t depth)
+{
+	uint32_t id;
+
+	if (depth > lt_opt.depth)
+		depth = lt_opt.depth;
+	if (depth > 1 && t->buf && lt_stack_cached(t->buf, kind, ret, sp, depth, &id) == 0)
+		return id;
+	return lt_capture_depth(t, ret, depth);
+}
+
 static uint64_t next_random(struct lt_thread *t)
 {
 	if (!t->rng)

@@ -77,7 +77,7 @@ static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size
 	if (fn == LT_FN_REALLOC || fn == LT_FN_REALLOCARRAY)
 		c->reallocs++;
 	if (lt_sampled(t, size)) {
-		uint32_t stack = lt_capture(t, ret);
+		uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 		struct lt_rec_alloc *r = lt_reserve(t, sizeof(*r));
 
 		if (r) {
@@ -98,7 +98,7 @@ static void record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks
 			void *ret, uint64_t sp)
 {
 	enter(t)->frees++;
-	uint32_t stack = lt_capture_depth(t, ret, lt_opt.free_depth);
+	uint32_t stack = lt_capture_cached(t, LT_CACHE_FREE, ret, sp, lt_opt.free_depth);
 	struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
 	if (r) {
 		r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), stack };
@@ -207,7 +207,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		c->reallocs++;
 		c->bytes += bytes;
 		if (lt_sampled(t, bytes)) {
-			uint32_t stack = lt_capture(t, ret);
+			uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));
 
 			if (r) {

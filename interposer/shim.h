@@ -120,6 +120,8 @@ struct lt_buf {
 	uint32_t         live_thread, live_tid;   /* whom live_ask asked */
 	uint32_t         live_n;
 	uint64_t         live_frames[LT_LIVE_DEPTH];
+	struct lt_stack_cache *cache;  /* the owner's, mapped on first use */
+	uint32_t         cache_gen;     /* bumped for each new owner */
 	struct lt_buf   *next_all;  /* every buffer ever made, never unlinked */
 	struct lt_buf   *next_free;
 	uint8_t          data[LT_BUF_BYTES] __attribute__((aligned(8)));
@@ -151,6 +153,12 @@ LT_HIDDEN int lt_stacks_init(void);
 /* Returns the id of frames[0..n), defining it in b's stream when this dump
  * has not seen it yet; LT_STACK_NONE when the table is full. */
 LT_HIDDEN uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n);
+/* The same, returning the table's entry (NULL when full), so a cache can
+ * hold it; lt_stacks_use() makes sure the current dump defines it. */
+struct stack_entry;
+LT_HIDDEN const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_t n);
+LT_HIDDEN uint32_t lt_stacks_use(const struct stack_entry *e);
+LT_HIDDEN const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n);
 LT_HIDDEN void lt_stacks_new_dump(void);   /* after fork: ids are re-emitted */
 LT_HIDDEN uint64_t lt_stacks_defined(void);
 
@@ -160,6 +168,21 @@ LT_HIDDEN void lt_unwind_init(void);
  * address is ret (the intercepted call's caller first); returns how many. */
 LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);
 LT_HIDDEN uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max);
+/* Like lt_unwind, but also gives, for frames[1..n), the stack address that
+ * holds each return address (slots[0] is unused); 0 if it cannot. */
+LT_HIDDEN uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
+				   uint32_t max);
+
+/* ---- stackcache.c: per-thread cache of validated stacks ------------------- */
+/* The id of the stack above a call whose return address is ret and whose
+ * caller's stack pointer was sp, at most depth frames: from the calling
+ * thread's cache when every return-address slot on the stack still holds
+ * what it held when the entry was made, else by unwinding.  0 with *id set,
+ * or -1 when the stack cannot be cached (the caller unwinds as usual). */
+LT_HIDDEN int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
+			      uint32_t depth, uint32_t *id);
+#define LT_CACHE_ALLOC 0
+#define LT_CACHE_FREE  1
 
 /* ---- livestacks.c: what every live thread is doing ------------------------ */
 /* Write an LT_REC_THREAD_STACK for every live thread into stream 0 (through
@@ -205,6 +228,10 @@ LT_HIDDEN struct lt_counts *lt_counts_of(struct lt_thread *t);
  * address), at most depth frames; LT_STACK_NONE when it cannot be had. */
 LT_HIDDEN uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t depth);
 #define lt_capture(t, ret) lt_capture_depth((t), (ret), LT_MAX_DEPTH)
+/* The same through the thread's stack cache; sp is the caller's stack
+ * pointer at the call (kind: LT_CACHE_ALLOC or LT_CACHE_FREE). */
+LT_HIDDEN uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret,
+				     uint64_t sp, uint32_t depth);
 LT_HIDDEN bool lt_sampled(struct lt_thread *t, uint64_t size);
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);

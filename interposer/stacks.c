@@ -82,6 +82,24 @@ static uint32_t use(struct stack_entry *e)
 
 uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
 {
+	const struct stack_entry *e = lt_stacks_intern_entry(frames, n);
+
+	return e ? e->id : LT_STACK_NONE;
+}
+
+uint32_t lt_stacks_use(const struct stack_entry *e)
+{
+	return use((struct stack_entry *)e);
+}
+
+const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n)
+{
+	*n = e->depth;
+	return e->frames;
+}
+
+const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_t n)
+{
 	uint64_t h = hash_frames(frames, n);
 	struct stack_entry *mine = NULL;
 
@@ -92,10 +110,10 @@ uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
 		if (!e) {
 			if (!mine) {
 				if (atomic_load_explicit(&next_id, memory_order_relaxed) > SLOT_LIMIT)
-					return LT_STACK_NONE;
+					return NULL;
 				mine = lt_arena_alloc(sizeof(*mine) + n * sizeof(uint64_t));
 				if (!mine)
-					return LT_STACK_NONE;
+					return NULL;
 				mine->hash = h;
 				mine->depth = n;
 				memcpy(mine->frames, frames, n * sizeof(uint64_t));
@@ -104,13 +122,17 @@ uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
 					atomic_load(&dump_gen) - 1, memory_order_relaxed);
 			}
 			if (atomic_compare_exchange_strong_explicit(&slots[idx], &e, mine,
-					memory_order_acq_rel, memory_order_acquire))
-				return use(mine);
+					memory_order_acq_rel, memory_order_acquire)) {
+				use(mine);
+				return mine;
+			}
 			/* Lost the race for this slot: e is the winner; compare it. */
 		}
 		if (e->hash == h && e->depth == n &&
-		    !memcmp(e->frames, frames, n * sizeof(uint64_t)))
-			return use(e);   /* a lost "mine" stays in the arena, unused */
+		    !memcmp(e->frames, frames, n * sizeof(uint64_t))) {
+			use(e);   /* a lost "mine" stays in the arena, unused */
+			return e;
+		}
 	}
-	return LT_STACK_NONE;
+	return NULL;
 }

@@ -72,3 +72,39 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 	} while (n < max && unw_step(&cursor) > 0);
 	return n;
 }
+
+uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots, uint32_t max)
+{
+	unw_cursor_t cursor;
+	unw_context_t here;
+	uint32_t n = 0;
+	int skipped = 0;
+
+	unw_getcontext(&here);
+	if (unw_init_local(&cursor, &here) < 0)
+		return 0;
+	/* Step over the shim's own frames to the one that returns to ret. */
+	for (;;) {
+		unw_word_t ip;
+
+		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || skipped++ > 8)
+			return 0;
+		if (ip == (unw_word_t)(uintptr_t)ret)
+			break;
+		if (unw_step(&cursor) <= 0)
+			return 0;
+	}
+	/* Each frame's caller keeps its return address just below the
+	 * caller's stack pointer (x86-64: pushed by the call). */
+	do {
+		unw_word_t ip, sp;
+
+		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || !ip ||
+		    unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0)
+			break;
+		frames[n] = ip;
+		slots[n] = sp - sizeof(uint64_t);
+		n++;
+	} while (n < max && unw_step(&cursor) > 0);
+	return n;
+}

@@ -187,6 +187,7 @@ struct lt_buf *lt_buf_acquire(uint32_t thread)
 	}
 	b->thread = thread;
 	b->tid = (uint32_t)gettid();
+	b->cache_gen++;   /* another thread's stack: its cached slots mean nothing */
 	b->seq = 0;
 	b->tail = 0;
 	memset(&b->counts, 0, sizeof(b->counts));

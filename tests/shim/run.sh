@@ -1,0 +1,37 @@
+#!/bin/sh
+# Shim-internal behaviour that the samples cannot show: the stack cache.
+# Prints "ok - ..." / "not ok - ..." and ends with "N passed, N failed".
+set -u
+build=${1:-build}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $1"; fail=$((fail + 1)); }
+
+cc -O1 -g -fno-builtin -fno-inline -fno-omit-frame-pointer -o "$tmp/stackcache" tests/shim/stackcache.c || exit 1
+LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/sc.lt" \
+	"$tmp/stackcache" > "$tmp/out" || not_ok "stackcache ran"
+want_a=$(sed -n 's/^via_a //p' "$tmp/out")
+want_b=$(sed -n 's/^via_b //p' "$tmp/out")
+"$build/libtrace" report --json --top 50 --frames 4 "$tmp/sc.lt" > "$tmp/report.json" ||
+	not_ok "report of the stack-cache dump"
+got=$(python3 - "$tmp/report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+calls = {"via_a": 0, "via_b": 0}
+for s in d["sites_by_calls"]:
+    funcs = [f.get("function") or "" for f in s.get("frames", [])]
+    for name in calls:
+        if name in funcs:
+            calls[name] += s["calls"]
+print(calls["via_a"], calls["via_b"])
+PY
+)
+if [ "$got" = "$want_a $want_b" ]; then
+	ok "stack cache tells apart two paths with the same call site and stack pointer ($got)"
+else
+	not_ok "stack cache: via_a/via_b calls $got, the program made $want_a $want_b"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
