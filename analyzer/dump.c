@@ -37,6 +37,7 @@ static const char *const rec_names[] = {
 	[LT_REC_TRAILER]       = "trailer",
 	[LT_REC_LOST]          = "lost",
 	[LT_REC_SNAPSHOT]      = "snapshot",
+	[LT_REC_THREAD_STACK]  = "thread_stack",
 };
 
 /* Fixed layout size of each known type; 0 = unknown, skipped by size. */
@@ -59,6 +60,7 @@ static const uint16_t rec_min_size[] = {
 	[LT_REC_TRAILER]       = sizeof(struct lt_rec_trailer),
 	[LT_REC_LOST]          = sizeof(struct lt_rec_lost),
 	[LT_REC_SNAPSHOT]      = sizeof(struct lt_rec_snapshot),
+	[LT_REC_THREAD_STACK]  = sizeof(struct lt_rec_thread_stack),
 };
 
 #define NTYPES (sizeof(rec_min_size) / sizeof(rec_min_size[0]))
