@@ -118,13 +118,16 @@ integration: all
 shim-tests: all
 	$(Q)sh tests/shim/run.sh $(BUILD)
 
-test: all unit integration check-exports shim-tests
+test: all unit integration check-exports shim-tests fuzz-replay
 
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so
 
 demo: all
 	$(Q)$(BUILD)/libtrace run -- $(BUILD)/samples/churn
+
+# Fuzzing (make fuzz, fuzz-smoke, fuzz-replay): tests/fuzz/fuzz.mk
+include tests/fuzz/fuzz.mk
 
 # ---- install -----------------------------------------------------------------
 install: all
