@@ -48,13 +48,14 @@ $(FUZZ_BUILD)/analyzer/%.o: analyzer/%.c $(BUILD)/.deps-ok | $(FUZZ_BUILD)/analy
 	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -g -O1 \
 	    $(CPPFLAGS) -c -o $@ $<
 
+# Static patterns: the dependency files beside them must match no rule.
 .SECONDEXPANSION:
-$(FUZZ_BUILD)/fuzz_%.o: $$(fuzz_src_$$*) | $(FUZZ_BUILD)
+$(FUZZ_BIN:%=%.o): $(FUZZ_BUILD)/fuzz_%.o: $$(fuzz_src_$$*) | $(FUZZ_BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -Ianalyzer $(fuzz_def_$*) $(FUZZ_SAN) \
 	    -fsanitize=fuzzer-no-link -g -O1 $(CPPFLAGS) -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz_%.o $(FUZZ_ANA_OBJ)
+$(FUZZ_BIN): $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz_%.o $(FUZZ_ANA_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(fuzz_ld_$*) -o $@ $^ \
 	    $(DW_LIBS) -lz -lstdc++
@@ -88,15 +89,15 @@ fuzz-smoke: $(FUZZ_BIN)
 # The regression replay: the same entry points, built by the ordinary
 # compiler without libFuzzer (and by `make asan`/`make ubsan` with theirs).
 REPLAY_CORPORA := dump $(if $(wildcard analyzer/budget.c),budget)
+FUZZ_REPLAY := $(REPLAY_CORPORA:%=$(BUILD)/tests/fuzz_replay_%)
 $(BUILD)/tests/fuzz_replay_dump: tests/fuzz/fuzz_dump.c
 $(BUILD)/tests/fuzz_replay_budget: tests/fuzz/fuzz_budget.c
-$(BUILD)/tests/fuzz_replay_%: tests/fuzz/replay.c $(ANA_LIB_OBJ) | $(BUILD)/tests
+$(FUZZ_REPLAY): $(BUILD)/tests/fuzz_replay_%: tests/fuzz/replay.c $(ANA_LIB_OBJ) | $(BUILD)/tests
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) -Ianalyzer $(CPPFLAGS) $(CFLAGS) -o $@ \
 	    tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(ANA_LIB_OBJ) \
 	    $(LDFLAGS) $(DW_LIBS) -lz -lstdc++
 
-FUZZ_REPLAY := $(REPLAY_CORPORA:%=$(BUILD)/tests/fuzz_replay_%)
 fuzz-replay: $(FUZZ_REPLAY)
 	$(Q)for c in $(REPLAY_CORPORA); do \
 	    $(BUILD)/tests/fuzz_replay_$$c tests/fuzz/corpus/$$c tests/fuzz/regress/$$c || exit 1; \
