@@ -15,6 +15,7 @@
 
 #include "report.h"
 #include "run.h"
+#include "threads.h"
 
 enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2 };
 
@@ -29,6 +30,9 @@ static const char usage_main[] =
 	"                    trace CMD with libtrace.so, then print its report\n"
 	"  report [--json] [--top N] DUMP...\n"
 	"                    summary, top allocation sites and leaks of dumps\n"
+	"  threads [--json] [--fanout-limit N] [--ignore-start F] [--ignore-top F] DUMP\n"
+	"                    thread lifecycle per creation site, leaked threads,\n"
+	"                    unbounded fan-out, live stacks at exit and snapshots\n"
 	"\n"
 	"`libtrace COMMAND --help` describes one command.\n"
 	"Exit codes: 0 ok, 1 a check failed, 2 usage error or unreadable input.\n";
@@ -68,6 +72,36 @@ static const char usage_run[] =
 	"\n"
 	"Exit code: CMD's own (128 + N when signal N killed it); 127 when CMD\n"
 	"is not found, 126 when it cannot be executed, 2 for a usage error.\n";
+
+static const char usage_threads[] =
+	"usage: libtrace threads [--json] [--fanout-limit N] [--ignore-start FUNC]\n"
+	"                        [--ignore-top FUNC] [--frames N] DUMP...\n"
+	"\n"
+	"Per creation site (the stack that called pthread_create, and the start\n"
+	"routine): threads created, most alive at once and when, joined,\n"
+	"detached, leaked (finished, never joined, not detached: what\n"
+	"ThreadSanitizer calls a thread leak), running at exit (not detached,\n"
+	"never finished), and what its threads allocated.  Then the live stack\n"
+	"of every thread at exit and at each LIBTRACE_SNAPSHOT_SIGNAL snapshot,\n"
+	"threads with the same stack grouped, like a goroutine dump:\n"
+	"  12 threads: pthread_cond_wait \u2190 queue_pop (queue.c:41) \u2190 worker (pool.c:88)\n"
+	"A thread that did not answer (it blocks signals) shows \"stack unavailable\".\n"
+	"\n"
+	"  --json              one JSON object per dump (an array for several)\n"
+	"  --fanout-limit N    flag a site as unbounded fan-out when more than N\n"
+	"                      of its threads were alive at once (default: 4 x the\n"
+	"                      online CPUs of the machine running this command)\n"
+	"  --ignore-start FUNC threads whose start routine is FUNC (a glob) are\n"
+	"                      not counted as leaked or running at exit and are\n"
+	"                      not shown in live stacks (goleak's filters)\n"
+	"  --ignore-top FUNC   the same for threads whose stack at exit has FUNC\n"
+	"                      on top (pthread_cond_wait, or the program's own\n"
+	"                      function under it); both may be repeated\n"
+	"  --frames N          frames shown per stack (default 8)\n"
+	"  --help              this text\n"
+	"\n"
+	"Exit codes: 0 ok (thread problems are reported, not failed on; see\n"
+	"`libtrace check`); 2 usage error or a dump that cannot be read.\n";
 
 static void complain(const char *msg)
 {
@@ -203,6 +237,106 @@ static int cmd_report(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_threads(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "fanout-limit", required_argument, NULL, 'l' },
+		{ "ignore-start", required_argument, NULL, 's' },
+		{ "ignore-top", required_argument, NULL, 't' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lt_threads_opts opts = { 0 };
+	const char **starts = calloc((size_t)argc + 1, sizeof(*starts));
+	const char **tops = calloc((size_t)argc + 1, sizeof(*tops));
+	int c, rc = EXIT_OK, ndumps;
+
+	if (!starts || !tops) {
+		complain("out of memory");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	opts.ignore_start = starts;
+	opts.ignore_top = tops;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opts.json = true;
+			break;
+		case 'l':
+			if (!parse_count(optarg, &opts.fanout_limit)) {
+				rc = usage_error(usage_threads, "--fanout-limit "
+						 "wants a positive count, not "
+						 "'%s'", optarg);
+				goto out;
+			}
+			break;
+		case 's':
+			starts[opts.nignore_start++] = optarg;
+			break;
+		case 't':
+			tops[opts.nignore_top++] = optarg;
+			break;
+		case 'f':
+			if (!parse_count(optarg, &opts.frames)) {
+				rc = usage_error(usage_threads, "--frames wants "
+						 "a positive count, not '%s'",
+						 optarg);
+				goto out;
+			}
+			break;
+		case 'h':
+			fputs(usage_threads, stdout);
+			goto out;
+		default:
+			rc = usage_error(usage_threads, "threads: unknown "
+					 "option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	ndumps = argc - optind;
+	if (ndumps == 0) {
+		rc = usage_error(usage_threads, "threads: no dump given");
+		goto out;
+	}
+	if (opts.json && ndumps > 1)
+		fputs("[\n", stdout);
+	for (int i = optind; i < argc; i++) {
+		struct progress prog = { argv[i], -1 };
+		struct lt_threads_opts o = opts;
+		struct lt_err err;
+		struct stat st;
+
+		if (isatty(STDERR_FILENO) && stat(argv[i], &st) == 0 &&
+		    st.st_size >= (off_t)PROGRESS_MIN_BYTES) {
+			o.progress = show_progress;
+			o.progress_ctx = &prog;
+		}
+		if (i > optind)
+			fputs(opts.json ? ",\n" : "\n", stdout);
+		if (lt_threads_path(stdout, argv[i], &o, &err) < 0) {
+			fflush(stdout);
+			complain(err.msg);
+			rc = EXIT_USAGE;
+			if (opts.json && ndumps > 1)
+				fputs("null\n", stdout);
+		}
+	}
+	if (opts.json && ndumps > 1)
+		fputs("]\n", stdout);
+	if (fflush(stdout) != 0) {
+		complain("cannot write the report to standard output");
+		rc = EXIT_USAGE;
+	}
+out:
+	free(starts);
+	free(tops);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -266,6 +400,8 @@ int main(int argc, char **argv)
 			fputs(usage_report, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "run"))
 			fputs(usage_run, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "threads"))
+			fputs(usage_threads, stdout);
 		else
 			fputs(usage_main, stdout);
 		return EXIT_OK;
@@ -274,6 +410,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "threads"))
+		return cmd_threads(argc - 1, argv + 1);
 	(void)EXIT_CHECK;   /* returned by `check`, which is not here yet */
 	return usage_error(usage_main, "unknown command '%s'", cmd);
 }
