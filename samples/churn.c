@@ -53,9 +53,26 @@ static long parse_record(long i)
 	return value;
 }
 
+/* 20000 as "20,000", into buf. */
+static const char *with_commas(char *buf, size_t cap, long long v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%lld", v), lead = n % 3 ? n % 3 : 3;
+	size_t o = 0;
+
+	for (int i = 0; i < n && o + 2 < cap; i++) {
+		if (i == lead || (i > lead && (i - lead) % 3 == 0))
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	long records = 10000, sum = 0;
+	char n1[32], n2[32];
 
 	gt_init("churn", argc, argv, 0);
 	if (argc > 1 && strcmp(argv[1], "forever") == 0) {
@@ -65,7 +82,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		records = strtol(argv[1], NULL, 10);
 
-	say("churn: parsing %ld records \"itemN=V\"\n", records);
+	say("churn: parsing %s records \"itemN=V\"\n", with_commas(n1, sizeof(n1), records));
 	for (long i = 0; i < records; i++)
 		sum += parse_record(i);
 	gt_write(NULL);
@@ -73,8 +90,8 @@ int main(int argc, char **argv)
 	say("churn: checksum %ld\n", sum);
 	say("churn: parse_record mallocs a %d-byte line and next_token a %d-byte token,\n",
 	    LINE_BYTES, TOKEN_BYTES);
-	say("churn: both freed before the next record: %lld allocations, all temporary,\n",
-	    (long long)gt.allocations);
+	say("churn: both freed before the next record: %s allocations, all temporary,\n",
+	    with_commas(n2, sizeof(n2), gt.allocations));
 	say("churn: none outlives its frame; a char[%d] on the stack would do.\n",
 	    LINE_BYTES);
 	return 0;
