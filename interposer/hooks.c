@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -55,6 +56,16 @@ static bool not_ready(struct lt_thread *t)
 		lt_init();
 	return lt_real.free == NULL || t->starting;
 }
+
+/* Wrappers with nothing of their own to answer before start-up (dlopen,
+ * exec, _exit...) may be the first call into the shim, from a library
+ * constructor that runs before the shim's: start it, or say why not. */
+static void ensure_started(void)
+{
+	if (lt_unlikely(lt_real.free == NULL) && atomic_load(&lt_state) == LT_UNINIT)
+		lt_init();
+}
+#define REAL(name) (ensure_started(), lt_real.name != NULL)
 
 /* The guard covers only the shim's own work, never the real call: libc
  * allocates on the program's behalf inside pthread_create, dlopen and the
@@ -398,6 +409,8 @@ LT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 
 LT_EXPORT void pthread_exit(void *ret)
 {
+	if (!REAL(pthread_exit))
+		syscall(SYS_exit, 0);   /* no libc to unwind with: end the thread */
 	lt_self.exit_how = LT_EXIT_PTHREAD;
 	lt_real.pthread_exit(ret);
 }
@@ -527,6 +540,10 @@ LT_EXPORT pid_t fork(void)
 
 LT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	if (!REAL(execve)) {
+		errno = ENOSYS;
+		return -1;
+	}
 	lt_before_exec(path);
 	int rc = lt_real.execve(path, argv, envp);
 	lt_after_exec_failed();
@@ -535,6 +552,10 @@ LT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 LT_EXPORT int execv(const char *path, char *const argv[])
 {
+	if (!REAL(execv)) {
+		errno = ENOSYS;
+		return -1;
+	}
 	lt_before_exec(path);
 	int rc = lt_real.execv(path, argv);
 	lt_after_exec_failed();
@@ -543,6 +564,10 @@ LT_EXPORT int execv(const char *path, char *const argv[])
 
 LT_EXPORT int execvp(const char *file, char *const argv[])
 {
+	if (!REAL(execvp)) {
+		errno = ENOSYS;
+		return -1;
+	}
 	lt_before_exec(file);
 	int rc = lt_real.execvp(file, argv);
 	lt_after_exec_failed();
@@ -551,7 +576,7 @@ LT_EXPORT int execvp(const char *file, char *const argv[])
 
 LT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	if (!lt_real.execvpe) {
+	if (!REAL(execvpe)) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -563,7 +588,7 @@ LT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 LT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	if (!lt_real.fexecve) {
+	if (!REAL(fexecve)) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -630,12 +655,16 @@ LT_EXPORT int execle(const char *path, const char *arg, ...)
 
 LT_EXPORT void _exit(int status)
 {
+	if (!REAL(exit_))
+		syscall(SYS_exit_group, status);
 	lt_finish(LT_END_UEXIT, status);
 	lt_real.exit_(status);
 }
 
 LT_EXPORT void _Exit(int status)
 {
+	if (!REAL(Exit_))
+		syscall(SYS_exit_group, status);
 	lt_finish(LT_END_UEXIT, status);
 	lt_real.Exit_(status);
 }
@@ -674,7 +703,11 @@ LT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 LT_EXPORT void *dlopen(const char *file, int mode)
 {
 	struct lt_thread *t = &lt_self;
-	void *h = lt_real.dlopen(file, mode);
+	void *h;
+
+	if (!REAL(dlopen))
+		return NULL;
+	h = lt_real.dlopen(file, mode);
 
 	if (h && recording(t)) {
 		t->guard++;
@@ -687,7 +720,11 @@ LT_EXPORT void *dlopen(const char *file, int mode)
 LT_EXPORT int dlclose(void *handle)
 {
 	struct lt_thread *t = &lt_self;
-	int rc = lt_real.dlclose(handle);
+	int rc;
+
+	if (!REAL(dlclose))
+		return -1;
+	rc = lt_real.dlclose(handle);
 
 	if (rc == 0 && recording(t)) {
 		t->guard++;

@@ -77,14 +77,18 @@ static const struct real_sym {
 
 int lt_real_resolve(void)
 {
+	int rc = 0;
+
+	/* All of them even when one is missing: the wrappers keep forwarding
+	 * to whatever exists after tracing is off. */
 	for (size_t i = 0; i < sizeof(real_syms) / sizeof(real_syms[0]); i++) {
 		void *fn = dlsym(RTLD_NEXT, real_syms[i].name);
 
 		if (!fn && real_syms[i].required) {
 			lt_log("cannot find the real ", real_syms[i].name, "; tracing disabled");
-			return -ENOENT;
+			rc = -ENOENT;
 		}
 		memcpy((char *)&lt_real + real_syms[i].offset, &fn, sizeof(fn));
 	}
-	return 0;
+	return rc;
 }
