@@ -390,10 +390,16 @@ int lt_writer_open(uint32_t flags, const char *parent_dump)
 			break;
 		}
 		if (errno != EEXIST) {
-			lt_log("cannot create ", try, errno == ENOENT ? ": no such directory" :
-			       errno == EACCES ? ": permission denied" : ": open failed");
-			lt_log("tracing disabled; the program runs on untraced", "", "");
-			return -errno;
+			int e = errno;
+			char why[160];
+			size_t n = append(why, 0, sizeof(why), ": ");
+
+			/* One line, as every shim failure. */
+			n = append(why, n, sizeof(why), e == ENOENT ? "no such directory" :
+				   strerrordesc_np(e) ? strerrordesc_np(e) : "open failed");
+			append(why, n, sizeof(why), "; tracing disabled, the program runs on untraced");
+			lt_log("cannot create ", try, why);
+			return -e;
 		}
 	}
 	if (fd < 0) {
@@ -451,6 +457,7 @@ int lt_writer_open(uint32_t flags, const char *parent_dump)
 	if (rc < 0) {
 		lt_log("cannot write ", dump_path, ": write failed; tracing disabled");
 		close(fd);
+		unlink(dump_path);   /* not even a header: nothing to read */
 		dump_fd = -1;
 		return rc;
 	}
