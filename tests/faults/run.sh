@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# Fault tests of the shim: each scenario runs a program untraced and traced
+# and asserts that its stdout and exit status are the same, that the shim
+# said nothing or exactly one line, and that every dump it left is readable
+# (`libtrace report --json` exits 0; complete unless the scenario cuts it).
+#
+#   tests/faults/run.sh BUILD_DIR        (make faults; part of make test)
+#
+# Prints "ok - ..." / "not ok - ..." / "ok - ... # skip ..." per check and
+# last "N passed, N failed, N skipped".  Scenarios that need root (tmpfs
+# mounts, set-uid) are skipped, and say so, without it.  LT_KEEP=1 keeps
+# the scratch directory.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "no build directory: ${1:-build}" >&2; exit 2; }
+LT=$BUILD/libtrace
+SO=$BUILD/libtrace.so
+PY=$(command -v /usr/bin/python3 || command -v python3)
+CFLAGS_T="-std=gnu11 -Wall -Wextra -O1 -g -fno-omit-frame-pointer -fno-inline -fno-builtin -pthread"
+LIMIT=${LT_TIMEOUT:-60}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/libtrace-faults.XXXXXX") || exit 2
+chmod 755 "$TMP"        # the set-uid scenario runs as another user
+MOUNTS=()
+SYSLIB=
+passed=0 failed=0 skipped=0
+
+cleanup() {
+	for m in "${MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null
+	done
+	[ -n "$SYSLIB" ] && rm -f "$SYSLIB"
+	if [ "${LT_KEEP:-0}" = 1 ] || [ "$failed" -ne 0 ]; then
+		echo "# scratch files kept in $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+finish() {
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $1: $2"; failed=$((failed + 1)); }
+skip() { echo "ok - $1 # skip $2"; skipped=$((skipped + 1)); }
+oneline() { head -c "${2:-400}" "$1" | tr '\n' ' '; }
+
+# ---- the programs ------------------------------------------------------------
+B=$TMP/bin
+mkdir -p "$B"
+chmod 755 "$B"
+build() {
+	local what=$1
+	shift
+	if "$@" 2>"$B/cc.err"; then
+		return 0
+	fi
+	not_ok "build $what" "$(oneline "$B/cc.err")"
+	return 1
+}
+build faulty cc $CFLAGS_T -o "$B/faulty" "$ROOT/tests/faults/faulty.c" -ldl || finish
+build plugin cc $CFLAGS_T -shared -fPIC -o "$B/libplugin.so" "$ROOT/tests/faults/plugin.c" || finish
+build early cc $CFLAGS_T -shared -fPIC -o "$B/libearly.so" "$ROOT/tests/faults/early.c" -ldl || finish
+build early_main cc $CFLAGS_T -o "$B/early_main" "$ROOT/tests/faults/early_main.c" \
+	-L"$B" -learly -Wl,-rpath,"$B" || finish
+HAVE_STATIC=0
+if cc -O1 -static -o "$B/static" "$ROOT/tests/faults/static.c" 2>/dev/null; then
+	HAVE_STATIC=1
+fi
+ulimit -c 0
+
+# ---- running -------------------------------------------------------------------
+# run NAME [VAR=VALUE...] -- CMD ARGS: the command untraced into
+# $TMP/NAME/plain.*, then traced into $TMP/NAME/traced.* with its dumps in
+# $TMP/NAME/out (unless LIBTRACE_OUTPUT is among the variables).
+run() {
+	local name=$1 envs=() d
+	shift
+	while [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	d=$TMP/$name
+	mkdir -p "$d/out"
+	# The outer 2>/dev/null takes bash's own "Aborted" notices, not the program's.
+	(cd "$d" && timeout "$LIMIT" env "${envs[@]}" "$@" >"$d/plain.out" 2>"$d/plain.err") 2>/dev/null
+	echo $? >"$d/plain.status"
+	(cd "$d" && timeout "$LIMIT" env LIBTRACE_OUTPUT="$d/out/%e.%p.lt" LIBTRACE_QUIET=1 \
+		"${envs[@]}" LD_PRELOAD="$SO" "$@" >"$d/traced.out" 2>"$d/traced.err") 2>/dev/null
+	echo $? >"$d/traced.status"
+}
+
+# same NAME: stdout and exit status traced equal untraced.
+same() {
+	local d=$TMP/$1
+	if cmp -s "$d/plain.out" "$d/traced.out" && cmp -s "$d/plain.status" "$d/traced.status"; then
+		ok "$1: same stdout and exit status ($(cat "$d/plain.status")) traced and untraced"
+	else
+		not_ok "$1: same stdout and exit status traced and untraced" \
+			"status $(cat "$d/plain.status") untraced, $(cat "$d/traced.status") traced; diff: $(diff "$d/plain.out" "$d/traced.out" | head -n 6 | tr '\n' ' ')"
+	fi
+}
+
+# quiet NAME: the shim wrote nothing to stderr (LIBTRACE_QUIET=1).
+quiet() {
+	local d=$TMP/$1
+	if cmp -s "$d/plain.err" "$d/traced.err"; then
+		ok "$1: stderr unchanged by the shim"
+	else
+		not_ok "$1: stderr unchanged by the shim" "$(diff "$d/plain.err" "$d/traced.err" | head -n 6 | tr '\n' ' ')"
+	fi
+}
+
+# one_line NAME PATTERN: the shim added exactly one stderr line, matching.
+one_line() {
+	local d=$TMP/$1 extra
+	extra=$(diff "$d/plain.err" "$d/traced.err" | grep -c '^>')
+	if [ "$extra" -eq 1 ] && grep -q -- "$2" "$d/traced.err"; then
+		ok "$1: one line from the shim: $(grep -- "$2" "$d/traced.err" | head -n 1)"
+	else
+		not_ok "$1: exactly one stderr line matching '$2'" "$extra extra line(s): $(oneline "$d/traced.err")"
+	fi
+}
+
+# readable NAME EXPECT [COUNT]: every dump in $TMP/NAME/out reads with exit
+# 0; EXPECT complete (a trailer), truncated, or any; COUNT dumps if given.
+readable() {
+	local name=$1 expect=$2 want=${3:-} d=$TMP/$1/out n=0 bad=0 f r st why=
+	mkdir -p "$TMP/$name/reports"
+	for f in "$d"/*; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		# Reports beside, not in, the output directory: it may be full.
+		r=$TMP/$name/reports/$(basename "$f")
+		"$LT" report --json "$f" >"$r.json" 2>"$r.err"
+		st=$?
+		if [ "$st" -ne 0 ]; then
+			bad=$((bad + 1))
+			why="$why $(basename "$f"): exit $st $(oneline "$r.err" 200);"
+			continue
+		fi
+		if ! "$PY" - "$r.json" "$expect" <<-'EOF' 2>>"$r.err"
+		import json, sys
+		r = json.load(open(sys.argv[1]))
+		t = r["totals"]
+		assert all(isinstance(t[k], int) and t[k] >= 0 for k in t), t
+		if sys.argv[2] == "complete":
+		    assert r["truncated"] is False, "truncated"
+		elif sys.argv[2] == "truncated":
+		    assert r["truncated"] is True, "not truncated"
+		EOF
+		then
+			bad=$((bad + 1))
+			why="$why $(basename "$f"): not $expect: $(tail -n 1 "$r.err");"
+		fi
+	done
+	if [ "$bad" -ne 0 ]; then
+		not_ok "$name: every dump readable ($expect)" "$bad of $n:$why"
+	elif [ -n "$want" ] && [ "$n" -ne "$want" ]; then
+		not_ok "$name: $want dump(s)" "found $n in $d"
+	elif [ "$n" -eq 0 ]; then
+		not_ok "$name: a dump" "none in $d; stderr: $(oneline "$TMP/$name/traced.err")"
+	else
+		ok "$name: $n dump(s), every one readable ($expect)"
+	fi
+}
+
+# total NAME KEY: a totals field of the run's first (or only) main dump.
+total() {
+	local f
+	f=$(ls "$TMP/$1/reports/"*.json 2>/dev/null | head -n 1)
+	[ -n "$f" ] && "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"][sys.argv[2]])' "$f" "$2"
+}
+
+expect_total() {
+	local got
+	got=$(total "$1" "$2")
+	if [ "$got" = "$3" ]; then
+		ok "$1: totals.$2 = $3"
+	else
+		not_ok "$1: totals.$2" "expected $3, got '${got}'"
+	fi
+}
+
+no_dump() {
+	if [ -z "$(ls -A "$2" 2>/dev/null)" ]; then
+		ok "$1: no dump written"
+	else
+		not_ok "$1: no dump written" "found $(ls "$2" | head -n 3 | tr '\n' ' ')"
+	fi
+}
+
+# ---- SIGKILL mid-run ------------------------------------------------------------
+# Four threads allocating flat out, killed without warning: every chunk
+# written so far is readable, and the report says truncated.
+killed() {
+	local mode=$1 d=$TMP/sigkill i pid
+	mkdir -p "$d/out"
+	if [ "$mode" = traced ]; then
+		LD_PRELOAD="$SO" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$d/out/%e.%p.lt" \
+			"$B/faulty" forever >"$d/$mode.out" 2>"$d/$mode.err" &
+	else
+		"$B/faulty" forever >"$d/$mode.out" 2>"$d/$mode.err" &
+	fi
+	pid=$!
+	for i in $(seq 50); do
+		grep -q ready "$d/$mode.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo $? >"$d/$mode.status"
+}
+killed plain
+killed traced
+same sigkill
+readable sigkill truncated 1
+n=$(total sigkill allocations)
+if [ "${n:-0}" -gt 1000 ]; then
+	ok "sigkill: the killed run's dump holds its allocations ($n)"
+else
+	not_ok "sigkill: the killed run's dump holds its allocations" "allocations '${n}'"
+fi
+
+# ---- disk full, read-only and missing output directories -----------------------
+mount_tmpfs() {   # mount_tmpfs DIR OPTIONS: 0 when mounted
+	mkdir -p "$1"
+	[ "$(id -u)" = 0 ] && mount -t tmpfs -o "$2" libtrace-test "$1" 2>/dev/null || return 1
+	MOUNTS+=("$1")
+}
+
+full=$TMP/diskfull/out
+if mount_tmpfs "$full" size=256k; then
+	# The dump outgrows 256 KiB: recording stops with one line, the
+	# program carries on, and what was written reads as truncated.
+	run diskfull -- "$B/faulty" heavy 200000
+	same diskfull
+	one_line diskfull "cannot write the dump"
+	readable diskfull truncated 1
+	# Full before the program starts: not even a header fits.
+	rm -f "$full"/*
+	dd if=/dev/zero of="$full/filler" bs=4k count=100 2>/dev/null
+	run diskfull-at-start LIBTRACE_OUTPUT="$full/%e.%p.lt" -- "$B/faulty" churn 5000
+	same diskfull-at-start
+	one_line diskfull-at-start "libtrace: "
+	rm -f "$full/filler"
+	d=$(ls "$full" 2>/dev/null | head -n 1)
+	if [ -z "$d" ] || ! "$LT" report "$full/$d" >/dev/null 2>"$TMP/diskfull-at-start/report.err"; then
+		ok "diskfull-at-start: no dump, or one the analyzer rejects cleanly (exit 2)"
+	else
+		ok "diskfull-at-start: the partial dump is readable"
+	fi
+else
+	skip "diskfull" "cannot mount a 256 KiB tmpfs (needs root): disk-full scenario not run"
+fi
+
+ro=$TMP/readonly/out
+if mount_tmpfs "$ro" ro,size=64k; then
+	run readonly LIBTRACE_OUTPUT="$ro/%e.%p.lt" -- "$B/faulty" churn 5000
+	same readonly
+	one_line readonly "cannot create"
+	no_dump readonly "$ro"
+elif [ "$(id -u)" != 0 ]; then
+	mkdir -p "$ro"
+	chmod 555 "$ro"
+	run readonly LIBTRACE_OUTPUT="$ro/%e.%p.lt" -- "$B/faulty" churn 5000
+	same readonly
+	one_line readonly "cannot create"
+	no_dump readonly "$ro"
+else
+	skip "readonly" "cannot mount a read-only tmpfs"
+fi
+
+run missing-dir LIBTRACE_OUTPUT="$TMP/no/such/dir/%e.%p.lt" -- "$B/faulty" churn 5000
+same missing-dir
+one_line missing-dir "no such directory"
+
+# ---- processes ---------------------------------------------------------------------
+# 40 children, 20 grandchildren, ending by exit and _exit: 61 complete dumps.
+run fork-storm -- "$B/faulty" fork-storm 40
+same fork-storm
+quiet fork-storm
+readable fork-storm complete 61
+
+# fork while four threads allocate: no child inherits a held lock.
+run fork-threads -- "$B/faulty" fork-threads 20
+same fork-threads
+quiet fork-threads
+readable fork-threads complete 21
+
+# An image that execs itself five times (execl, execlp): six dumps.
+run exec-chain PATH="$B:$PATH" -- faulty exec-chain 5
+same exec-chain
+quiet exec-chain
+readable exec-chain complete 6
+
+# ---- modules -----------------------------------------------------------------------
+run dlopen -- "$B/faulty" dlopen "$B/libplugin.so" 300
+same dlopen
+quiet dlopen
+readable dlopen complete 1
+
+# ---- threads -----------------------------------------------------------------------
+run thread-tree -- "$B/faulty" thread-tree 4
+same thread-tree
+quiet thread-tree
+readable thread-tree complete 1
+expect_total thread-tree threads_created 120
+expect_total thread-tree threads_joined 120
+expect_total thread-tree threads_leaked 0
+
+for how in exit _exit abort pthread_exit-main; do
+	run "thread-$how" -- "$B/faulty" thread-end "$how"
+	same "thread-$how"
+	quiet "thread-$how"
+	readable "thread-$how" complete 1
+done
+
+run cancel -- "$B/faulty" cancel 20
+same cancel
+quiet cancel
+readable cancel complete 1
+expect_total cancel threads_created 20
+expect_total cancel threads_joined 20
+
+# ---- allocator corners ---------------------------------------------------------------
+# A library constructor that runs before the shim's allocates, loads a
+# library and sets a signal handler: the first call into the shim is dlopen.
+run early-constructor -- "$B/early_main"
+same early-constructor
+quiet early-constructor
+readable early-constructor complete 1
+
+# realloc(p, 0) frees p (glibc returns NULL); realloc(NULL, 0) and
+# reallocarray(NULL, 0, 8) are allocations: 1000 rounds add exactly 3000
+# allocations, 3000 frees, 2000 reallocs and no leak to a run of 0 rounds.
+run realloc0-base -- "$B/faulty" realloc0 0
+run realloc0 -- "$B/faulty" realloc0 1000
+same realloc0
+quiet realloc0
+readable realloc0-base complete 1
+readable realloc0 complete 1
+for pair in allocations:3000 frees:3000 reallocs:2000 leaked_blocks:0 leaked_bytes:0; do
+	key=${pair%%:*}
+	want=${pair#*:}
+	a=$(total realloc0-base "$key")
+	b=$(total realloc0 "$key")
+	if [ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -eq "$want" ]; then
+		ok "realloc0: 1000 rounds add $want to totals.$key"
+	else
+		not_ok "realloc0: 1000 rounds add $want to totals.$key" "0 rounds: '$a', 1000 rounds: '$b'"
+	fi
+done
+
+# ---- signals ---------------------------------------------------------------------------
+# Its own handlers, and what it asks about the old ones (SIG_DFL where it
+# set nothing, even where the shim stands in), then death by SIGHUP.
+run signals -- "$B/faulty" signals
+same signals
+quiet signals
+readable signals complete 1
+
+# ---- a statically linked program ---------------------------------------------------------
+if [ "$HAVE_STATIC" = 1 ]; then
+	run static -- "$B/static" a b
+	same static
+	quiet static
+	no_dump static "$TMP/static/out"
+	d=$TMP/static-run
+	mkdir -p "$d"
+	(cd "$d" && timeout "$LIMIT" "$LT" run -- "$B/static" a b >"$d/out" 2>"$d/err")
+	status=$?
+	if [ "$status" = 3 ] && grep -q '^static: 2 argument(s), malloc ok$' "$d/out" &&
+	   grep -q 'statically linked: nothing to intercept' "$d/err"; then
+		ok "static: libtrace run says 'nothing to intercept' and passes the status (3) and output through"
+	else
+		not_ok "static: libtrace run says 'nothing to intercept'" "exit $status; out: $(oneline "$d/out"); err: $(oneline "$d/err")"
+	fi
+else
+	skip "static" "no static libc (libc6-dev's libc.a) to link a static program"
+fi
+
+finish
