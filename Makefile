@@ -36,7 +36,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps test unit integration demo install clean check-exports samples shim-tests
+.PHONY: all deps test unit integration demo install clean check-exports samples faults shim-tests
 
 all: $(BUILD)/libtrace.so $(BUILD)/libtrace samples
 
@@ -118,7 +118,10 @@ integration: all
 shim-tests: all
 	$(Q)sh tests/shim/run.sh $(BUILD)
 
-test: all unit integration check-exports shim-tests fuzz-replay
+faults: all
+	$(Q)bash tests/faults/run.sh $(BUILD)
+
+test: all unit integration check-exports shim-tests fuzz-replay faults
 
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so
