@@ -109,19 +109,32 @@ void lt_writer_direct(uint32_t thread, uint32_t *seq, const void *p, size_t len)
 }
 
 /* Take b's consumer flag; give up after a bounded wait (a fatal signal may
- * have interrupted the very thread that holds it). */
+ * have interrupted the very thread that holds it).  The bound is time, not
+ * spins: with busy threads on every CPU one sched_yield can take a whole
+ * time slice, and 20,000 of them kept a SIGTERMed program alive a minute. */
+#define CONSUMER_WAIT_NS (50u * 1000 * 1000)
+
 static bool consumer_lock(struct lt_buf *b, bool patient)
 {
+	uint64_t deadline = 0;
+
 	for (unsigned spins = 0; ; spins++) {
 		int expected = 0;
 
 		if (atomic_compare_exchange_weak_explicit(&b->consumer, &expected, 1,
 				memory_order_acquire, memory_order_relaxed))
 			return true;
-		if (!patient && spins > 20000)
-			return false;
-		if (spins > 64)
+		if (spins > 64) {
+			if (!patient) {
+				uint64_t now = lt_mono_ns();
+
+				if (!deadline)
+					deadline = now + CONSUMER_WAIT_NS;
+				else if (now > deadline)
+					return false;
+			}
 			sched_yield();
+		}
 	}
 }
 
@@ -150,8 +163,13 @@ void lt_buf_flush(struct lt_buf *b, bool owner)
 
 void lt_writer_flush_all(void)
 {
+	/* A caller interrupted inside its own recording (a signal handler) may
+	 * hold its own buffer's flag, or be halfway through filling it: that
+	 * buffer is left alone, never waited for. */
+	struct lt_buf *mine = lt_self.guard ? lt_self.buf : NULL;
+
 	for (struct lt_buf *b = atomic_load(&all_bufs); b; b = b->next_all) {
-		if (atomic_load(&b->owned))
+		if (b != mine && atomic_load(&b->owned))
 			lt_buf_flush(b, false);
 	}
 }
