@@ -232,6 +232,52 @@ else
 	not_ok "sigkill: the killed run's dump holds its allocations" "allocations '${n}'"
 fi
 
+# ---- SIGTERM to a busy multithreaded program ----------------------------------------
+# The default action, taken over by the shim to write the dump's end: the
+# signal may land on a thread that is itself writing a chunk.  Five tries at
+# different moments; each must die of SIGTERM at once with a complete dump.
+d=$TMP/sigterm
+slow=0 bad=
+for try in 1 2 3 4 5; do
+	rm -rf "$d/out"
+	mkdir -p "$d/out"
+	LD_PRELOAD="$SO" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$d/out/%e.%p.lt" \
+		"$B/faulty" forever >"$d/out.txt" 2>"$d/err.txt" &
+	pid=$!
+	for i in $(seq 50); do
+		grep -q ready "$d/out.txt" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep "0.$((try * 7))"
+	kill -TERM "$pid" 2>/dev/null
+	start=$(date +%s%N)
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	ms=$((($(date +%s%N) - start) / 1000000))
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		slow=$((slow + 1))
+		bad="$bad try $try: still running 10 s after SIGTERM;"
+	fi
+	wait "$pid" 2>/dev/null
+	status=$?
+	[ "$status" = 143 ] || bad="$bad try $try: exit $status;"
+	f=$(ls "$d/out/"*.lt 2>/dev/null | head -n 1)
+	if [ -z "$f" ] || ! "$LT" report --json "$f" >"$d/r.json" 2>"$d/r.err" ||
+	   ! "$PY" -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["truncated"])' "$d/r.json"; then
+		bad="$bad try $try: dump not complete ($(oneline "$d/r.err" 100));"
+	fi
+	echo "# sigterm try $try: ended after $ms ms, exit $status"
+done
+rm -rf "$d/out"
+if [ -z "$bad" ]; then
+	ok "sigterm: a busy 4-thread program dies of SIGTERM at once, 5 times, each dump complete"
+else
+	not_ok "sigterm: a busy 4-thread program dies of SIGTERM at once with a complete dump" "$bad"
+fi
+
 # ---- disk full, read-only and missing output directories -----------------------
 mount_tmpfs() {   # mount_tmpfs DIR OPTIONS: 0 when mounted
 	mkdir -p "$1"

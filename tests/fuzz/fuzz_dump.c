@@ -1,7 +1,7 @@
 /*
  * libFuzzer target over everything the analyzer does with a dump: the reader
- * (header, chunk index, record checks), the model's replay and every report
- * mode (full text with symbols, JSON, one line).  It asserts what PRODUCT.md
+ * (header, chunk index, record checks), the model's replay, every report
+ * mode (full text with symbols, JSON, one line) and `threads` (text, JSON).  It asserts what PRODUCT.md
  * promises for any input: no crash, and a rejected dump comes with a message
  * naming the file.  Must never write anywhere but /dev/null.
  *
@@ -21,6 +21,7 @@
 #include "model.h"
 #include "report.h"
 #include "symbols.h"
+#include "threads.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,9 +94,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (lt_model_build(d, NULL, NULL, &m, &err) == 0) {
+		/* Every command that reads a dump: report, threads.  A new
+		 * command's entry point over the model belongs here too. */
 		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 			struct lt_report_opts opts = { .mode = modes[i], .top = 3 };
 			lt_report_model(sink(), m, &opts, &err);
+		}
+		for (int json = 0; json <= 1; json++) {
+			static const char *ignore[] = { "worker*" };
+			struct lt_threads_opts opts = {
+				.json = json, .fanout_limit = json ? 0 : 2,
+				.ignore_start = ignore, .nignore_start = 1,
+				.ignore_top = ignore, .nignore_top = json,
+			};
+			struct lt_threads *x;
+			if (lt_threads_build(m, &opts, &x, &err) == 0) {
+				lt_threads_print(sink(), x, &opts, &err);
+				lt_threads_free(x);
+			}
 		}
 		lt_model_free(m);
 	} else if (!err.msg[0]) {
