@@ -34,7 +34,7 @@ struct gt_state {
 	int              argc;
 	char           **argv;
 	int              skeleton;       /* LT_SKELETON=1: threads only, see README */
-	unsigned         unknown;        /* enum gt_unknown */
+	_Atomic unsigned unknown;        /* enum gt_unknown; threads set bits */
 	_Atomic int64_t  allocations, frees, reallocs, bytes_allocated;
 	_Atomic int64_t  live_blocks, live_bytes, peak_bytes, temporary;
 	_Atomic int64_t  threads_created, threads_joined, threads_detached;
