@@ -131,6 +131,8 @@ demo: all
 
 # Fuzzing (make fuzz, fuzz-smoke, fuzz-replay): tests/fuzz/fuzz.mk
 include tests/fuzz/fuzz.mk
+# Sanitizer builds (make asan, ubsan, tsan): tests/sanitize.mk
+include tests/sanitize.mk
 
 # ---- install -----------------------------------------------------------------
 install: all
