@@ -1015,7 +1015,8 @@ static void print_site(FILE *out, struct lt_threads *x,
 		fprintf(out, ", %s ignored", lt_fmt_count(a, s->ignored));
 	fprintf(out, "\n        allocated   %s%s call%s, %s%s", est,
 		lt_fmt_count_f(a, s->allocations),
-		plural((uint64_t)(s->allocations + 0.5)), est,
+		/* Not a cast: an estimate may exceed 2^64 (UB to convert). */
+		plural(s->allocations >= 0.5 && s->allocations < 1.5 ? 1 : 0), est,
 		lt_fmt_bytes_f(b, s->bytes));
 	if (!x->sampled)
 		fprintf(out, ", %s free%s", lt_fmt_count(c, s->frees),
