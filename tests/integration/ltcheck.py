@@ -5,7 +5,8 @@ ground truth.  Reads the dump format from include/libtrace/dump.h's layout;
 never depends on what the analyzer printed before.
 
   ltcheck.py info DUMP                      header and trailer as JSON
-  ltcheck.py match DIR                      "GT DUMP" per ground-truth file in DIR
+  ltcheck.py match DIR                      "GT DUMP ROLE PID" per ground-truth file
+                                            in DIR (DUMP "-" when there is none)
   ltcheck.py compare GT REPORT BASE_GT BASE_REPORT
                                             mismatches, one per line; exit 1 if any
   ltcheck.py trailer GT DUMP BASE_GT BASE_DUMP
@@ -99,7 +100,8 @@ def match(directory):
         found = [d["path"] for d in dumps
                  if d.get("pid") == gt["pid"] and d.get("argv") == gt["argv"]]
         print(gt_path, found[0] if len(found) == 1 else
-              ("-" if not found else "ambiguous:" + ",".join(found)))
+              ("-" if not found else "ambiguous:" + ",".join(found)),
+              gt["role"], gt["pid"])
 
 
 def totals_of(report):

@@ -4,7 +4,8 @@
  * rules and, at exit, writes the totals to $REFCOUNT_OUT.PID as JSON.  It
  * tells apart calls made by the main executable ("own") from calls made by
  * libc, the dynamic loader and other libraries ("foreign"), which is how the
- * suite measures what glibc adds to a trace.  Never allocates through malloc.
+ * suite measures what glibc adds to a trace.  A forked child counts from the
+ * fork.  Never allocates through malloc.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -83,10 +84,37 @@ static int find_exe(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked for ever: hold it across the fork. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* A forked child counts afresh, as libtrace's child dump does: what it
+ * inherited was the parent's. */
+static void fork_child(void)
+{
+	memset(&own, 0, sizeof(own));
+	memset(&foreign, 0, sizeof(foreign));
+	munmap(table, sizeof(struct block) * TABLE_SLOTS);
+	table = mmap(NULL, sizeof(struct block) * TABLE_SLOTS, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (table == MAP_FAILED)
+		_exit(99);
+	pthread_mutex_unlock(&lock);
+}
+
 __attribute__((constructor)) static void refcount_init(void)
 {
 	if (real_malloc)
 		return;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	table = mmap(NULL, sizeof(struct block) * TABLE_SLOTS, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (table == MAP_FAILED)

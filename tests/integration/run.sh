@@ -79,12 +79,14 @@ if cc $SAMPLE_CFLAGS -shared -fPIC -fvisibility=hidden -ftls-model=initial-exec 
 else
 	not_ok "build the reference counter" "$(oneline "$TMP/bin/cc.err")"
 fi
-if cc $SAMPLE_CFLAGS -I"$ROOT/include" -I"$ROOT/samples" -o "$TMP/bin/threads_stress" \
-	"$ROOT/tests/stress/threads_stress.c" 2>"$TMP/bin/cc.err"; then
-	ok "build tests/stress/threads_stress"
-else
-	not_ok "build tests/stress/threads_stress" "$(oneline "$TMP/bin/cc.err")"
-fi
+for t in threads_stress fork_stress; do
+	if cc $SAMPLE_CFLAGS -I"$ROOT/include" -I"$ROOT/samples" -o "$TMP/bin/$t" \
+		"$ROOT/tests/stress/$t.c" 2>"$TMP/bin/cc.err"; then
+		ok "build tests/stress/$t"
+	else
+		not_ok "build tests/stress/$t" "$(oneline "$TMP/bin/cc.err")"
+	fi
+done
 
 # ---- running --------------------------------------------------------------
 # run MODE DIR [VAR=VALUE...] -- CMD ARGS: runs CMD with its ground truth going
@@ -137,6 +139,19 @@ note_baseline() {
 	EOF
 }
 
+# first_process DIR: "GT DUMP" of the main process (or the parent of forks)
+# traced in DIR.
+first_process() {
+	local g d r _
+	$CHECK match "$1" | while read -r g d r _; do
+		case $r in
+		main | parent)
+			echo "$g $d"
+			break ;;
+		esac
+	done
+}
+
 # ---- checking one traced run ----------------------------------------------
 # check_traced NAME MODE DIR BASE_GT BASE_REPORT [BASE_DUMP]: every ground
 # truth in DIR against the report of its dump.  The baseline pair (ground
@@ -144,29 +159,36 @@ note_baseline() {
 # allocations says what libc and the shim add; an empty pair is exact.
 check_traced() {
 	local name=$1 mode=$2 dir=$3 base_gt=$4 base_report=$5 base_dump=${6:-}
-	local gt dump role label count=0
+	local gt dump role pid label count=0
 
 	$CHECK match "$dir" >"$dir/match" 2>&1
-	while read -r gt dump; do
+	while read -r gt dump role pid; do
 		count=$((count + 1))
-		role=$($CHECK get "$gt" role)
 		label="$name"
 		[ "$role" != main ] && label="$name [$role]"
 		if [ "$dump" = - ] || [ "${dump#ambiguous}" != "$dump" ]; then
-			not_ok "$label ($mode): totals" "no single dump for pid $($CHECK get "$gt" pid) argv $($CHECK get "$gt" argv) in $dir: $dump"
+			not_ok "$label ($mode): totals" "no single dump for pid $pid argv $($CHECK get "$gt" argv) in $dir: $dump"
 			continue
 		fi
 		if ! report "$dump"; then
 			not_ok "$label ($mode): report --json" "exit $?: $(head -c 300 "$dump.err")"
 			continue
 		fi
-		if $CHECK compare "$gt" "$dump.json" "$base_gt" "$base_report" >"$dump.cmp"; then
+		# A forked child or exec'd image starts no thread: its baseline is
+		# the empty program, whatever the parent's is.
+		local bg=$base_gt br=$base_report bd=$base_dump
+		if [ "$role" != main ] && [ "$role" != parent ]; then
+			bg=$TMP/$mode/empty/gt
+			br=$TMP/$mode/empty/baseline.json
+			bd=$TMP/$mode/empty/baseline.lt
+		fi
+		if $CHECK compare "$gt" "$dump.json" "$bg" "$br" >"$dump.cmp"; then
 			ok "$label ($mode): totals match the ground truth"
 		else
 			not_ok "$label ($mode): totals" "$(oneline "$dump.cmp")"
 		fi
 		if [ "$mode" = preload ]; then
-			if $CHECK trailer "$gt" "$dump" "$base_gt" "${base_dump:-$gt}" >"$dump.trl" 2>&1; then
+			if $CHECK trailer "$gt" "$dump" "$bg" "$bd" >"$dump.trl" 2>&1; then
 				ok "$label: the shim's trailer counts match the ground truth"
 			else
 				not_ok "$label: the shim's trailer counts" "$(oneline "$dump.trl")"
@@ -229,7 +251,8 @@ fi
 #   BASELINE skeleton: with the same command run with LT_SKELETON=1 (the same
 #   threads, none of the sample's own allocations).
 sample() {
-	local name=$1 baseline=$2 envs=() mode dir base_gt base_report base_dump gt pid role label
+	local name=$1 baseline=$2 envs=() mode dir base_gt base_report base_dump gt pid role label _
+	local started=$SECONDS
 	shift 2
 	while [ "$1" != -- ]; do
 		envs+=("$1")
@@ -241,21 +264,19 @@ sample() {
 	# would make every later failure misleading.
 	dir=$TMP/refcount/$name
 	run refcount "$dir" "${envs[@]}" -- "$@"
-	for gt in "$dir"/gt*; do
-		[ -f "$gt" ] || continue
-		pid=$($CHECK get "$gt" pid)
-		role=$($CHECK get "$gt" role)
+	$CHECK match "$dir" >"$dir/match" 2>&1
+	while read -r gt _ role pid; do
 		label=$name
 		[ "$role" != main ] && label="$name [$role]"
 		[ -f "$dir/rc.$pid" ] || continue       # no destructor ran: _exit, signals, exec
-		[ "$role" = child ] && continue          # its pid's counts are the exec'd image's
+		[ -f "$dir/gt.$pid.exec" ] && [ "$role" != exec ] && continue   # the pid's counts are the exec'd image's
 		if $CHECK refcount "$gt" "$dir/rc.$pid" >"$dir/rc.cmp"; then
 			ok "$label: ground truth agrees with the reference counter"
 		else
 			not_ok "$label: ground truth against the reference counter" "$(oneline "$dir/rc.cmp")"
 		fi
 		python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["foreign"]; print("# glibc itself in %s: %d allocations, %d frees, %d bytes, %d blocks left at exit" % (sys.argv[2], f["allocations"], f["frees"], f["bytes_allocated"], f["leaked_blocks"]))' "$dir/rc.$pid" "$label"
-	done
+	done <"$dir/match"
 
 	# The program behaves the same traced and untraced.
 	run plain "$TMP/plain/$name" "${envs[@]}" -- "$@"
@@ -277,12 +298,12 @@ sample() {
 		if [ "$baseline" = skeleton ]; then
 			local sk=$TMP/$mode/$name.skeleton
 			run "$mode" "$sk" "${envs[@]}" LT_SKELETON=1 -- "$@"
-			base_dump=$(ls "$sk"/*.lt 2>/dev/null | head -n 1)
-			if [ -z "$base_dump" ] || ! report "$base_dump"; then
+			base_gt= base_dump=
+			read -r base_gt base_dump < <(first_process "$sk")
+			if [ -z "${base_dump:-}" ] || [ ! -f "$base_dump" ] || ! report "$base_dump"; then
 				not_ok "$name ($mode): skeleton baseline" "no readable dump in $sk: $(head -c 300 "$sk/stderr")"
 				continue
 			fi
-			base_gt=$sk/gt
 			base_report=$base_dump.json
 			note_baseline "$name ($mode)" "$base_gt" "$base_report"
 		else
@@ -296,6 +317,7 @@ sample() {
 		fi
 		check_traced "$name" "$mode" "$dir" "$base_gt" "$base_report" "$base_dump"
 	done
+	echo "# $name: $((SECONDS - started))s"
 }
 
 sample leak empty -- "$SAMPLES/leak"
@@ -313,6 +335,9 @@ done
 sample exits-thread skeleton -- "$SAMPLES/exits" thread
 if [ -x "$TMP/bin/threads_stress" ]; then
 	sample threads_stress skeleton "$STRESS_ENV" -- "$TMP/bin/threads_stress"
+fi
+if [ -x "$TMP/bin/fork_stress" ]; then
+	sample fork_stress skeleton -- "$TMP/bin/fork_stress"
 fi
 
 # ---- a run killed with SIGKILL ---------------------------------------------
