@@ -1,0 +1,1 @@
+$(BUILD)/tests/test_budget: $(BUILD)/analyzer/budget.o $(BUILD)/analyzer/fmt.o
