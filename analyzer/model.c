@@ -162,6 +162,8 @@ struct lt_model_priv {
 	uint64_t live_bytes;
 	double live_est, peak_est;
 	uint64_t alive_threads;
+	struct lt_model_hooks hooks;
+	uint64_t now;                    /* ticks of the event being replayed */
 	bool oom;
 };
 
@@ -483,6 +485,10 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 		/* A free we never saw, or streams out of order: the newer
 		 * block is the one that exists now. */
 		m->anomalies.ordering++;
+		if (p->hooks.heap)
+			p->hooks.heap(p->hooks.heap_ctx, ticks,
+				      &p->site_vec[old->site]->site, old->size,
+				      lt_model_weight(m, old->size), -1);
 		p->live_bytes -= old->size;
 		p->live_est -= lt_model_weight(m, old->size) * (double)old->size;
 		live_remove(&p->live, old);
@@ -493,6 +499,8 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 	}
 	p->live_bytes += size;
 	p->live_est += w * (double)size;
+	if (p->hooks.heap)
+		p->hooks.heap(p->hooks.heap_ctx, ticks, &s->site, size, w, 1);
 	if (p->live_bytes > m->decoded.peak_bytes) {
 		m->decoded.peak_bytes = p->live_bytes;
 		m->peak_ticks = ticks;
@@ -520,6 +528,9 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 		s->site.est_temporary += w;
 		m->decoded.temporary++;
 	}
+	if (p->hooks.heap)
+		p->hooks.heap(p->hooks.heap_ctx, p->now,
+			      &p->site_vec[b->site]->site, b->size, w, -1);
 	p->live_bytes -= b->size;
 	p->live_est -= w * (double)b->size;
 	live_remove(&p->live, b);
@@ -551,6 +562,7 @@ static void replay(struct lt_model *m, struct stream *s)
 	const struct lt_rec_head *h = s->rec;
 
 	m->events++;
+	p->now = s->ticks;
 	switch (h->type) {
 	case LT_REC_ALLOC: {
 		const struct lt_rec_alloc *r = (const void *)h;
@@ -1102,6 +1114,17 @@ int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
 		   void *progress_ctx, struct lt_model **out,
 		   struct lt_err *err)
 {
+	struct lt_model_hooks hooks = {
+		.progress = progress, .progress_ctx = progress_ctx,
+	};
+
+	return lt_model_build_hooked(d, &hooks, out, err);
+}
+
+int lt_model_build_hooked(const struct lt_dump *d,
+			  const struct lt_model_hooks *hooks,
+			  struct lt_model **out, struct lt_err *err)
+{
 	struct lt_model *m = calloc(1, sizeof(*m));
 	struct thread_entry *main_thread;
 	uint64_t last = 0;
@@ -1112,6 +1135,7 @@ int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
 		return lt_err_set(err, "%s: out of memory", d->path);
 	}
 	m->dump = d;
+	m->priv->hooks = *hooks;
 	m->sampled = (d->hdr->flags & LT_HDR_SAMPLED) && d->hdr->sample_interval;
 	m->sample_interval = m->sampled ? d->hdr->sample_interval : 0;
 	set_clock(m);
@@ -1125,7 +1149,7 @@ int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
 	main_thread->t.start_ticks = d->hdr->start_ticks;
 	thread_alive(m, main_thread);
 
-	if (merge(m, progress, progress_ctx) < 0 || finish(m) < 0)
+	if (merge(m, hooks->progress, hooks->progress_ctx) < 0 || finish(m) < 0)
 		goto oom;
 
 	for (size_t i = 0; m->priv->streams && i < d->nstreams; i++)

@@ -125,6 +125,28 @@ int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
 		   void *progress_ctx, struct lt_model **out,
 		   struct lt_err *err);
 
+/*
+ * Watches the live heap during the replay, in merge order: a block of size
+ * bytes from site was acquired (delta +1) or released (delta -1) at ticks;
+ * weight is its sampling weight (1 in an exact dump).  site lives as long
+ * as the model.  What it builds (a heap-over-time series, the sites
+ * holding the peak) is its own business: the model keeps no history.
+ */
+typedef void lt_heap_fn(void *ctx, uint64_t ticks, const struct lt_site *site,
+			uint64_t size, double weight, int delta);
+
+struct lt_model_hooks {
+	lt_progress_fn *progress;   /* any member may be NULL */
+	void *progress_ctx;
+	lt_heap_fn *heap;
+	void *heap_ctx;
+};
+
+/* lt_model_build with hooks; the same return convention. */
+int lt_model_build_hooked(const struct lt_dump *d,
+			  const struct lt_model_hooks *hooks,
+			  struct lt_model **out, struct lt_err *err);
+
 void lt_model_free(struct lt_model *m);
 
 /* Seconds from the start of the run to ticks; negative when unknown. */
