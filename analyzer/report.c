@@ -16,13 +16,8 @@
 
 /* ---- stacks ---------------------------------------------------------------- */
 
-struct frame {
-	struct lt_sym_frame f;
-	uint64_t addr;
-};
-
 struct frames {
-	struct frame *v;
+	struct lt_report_frame *v;
 	size_t n, cap;
 	size_t folded;      /* allocator and shim frames left out */
 	bool more;          /* stopped at the limit with frames left */
@@ -39,7 +34,7 @@ static int push_frame(struct frames *fs, const struct lt_sym_frame *f,
 		fs->v = p;
 		fs->cap = ncap;
 	}
-	fs->v[fs->n++] = (struct frame){ .f = *f, .addr = addr };
+	fs->v[fs->n++] = (struct lt_report_frame){ .f = *f, .addr = addr };
 	return 0;
 }
 
@@ -157,6 +152,29 @@ static void print_stack(FILE *out, struct lt_symbolizer *sym,
 	if (fs.more)
 		fprintf(out, "%s...\n", indent);
 	free(fs.v);
+}
+
+int lt_report_site_frames(struct lt_symbolizer *sym, const struct lt_site *s,
+			  struct lt_report_frame **out, size_t *n)
+{
+	struct frames fs;
+
+	*out = NULL;
+	*n = 0;
+	if (!s->frames)
+		return 0;
+	if (collect_frames(sym, s, SIZE_MAX, &fs) < 0) {
+		free(fs.v);
+		return -1;
+	}
+	*out = fs.v;
+	*n = fs.n;
+	return 0;
+}
+
+bool lt_report_hidden_frame(const struct lt_sym_frame *f)
+{
+	return is_shim_frame(f) || is_startup_frame(f);
 }
 
 /* ---- ordering -------------------------------------------------------------- */
@@ -686,7 +704,7 @@ static void print_json(FILE *out, const struct lt_model *m,
 
 /* ---- entry points ---------------------------------------------------------- */
 
-static struct lt_symbolizer *symbolizer_for(const struct lt_model *m)
+struct lt_symbolizer *lt_report_symbolizer(const struct lt_model *m)
 {
 	struct lt_symbolizer *sym = lt_sym_new();
 
@@ -720,7 +738,7 @@ int lt_report_model(FILE *out, const struct lt_model *m,
 		print_oneline(out, m);
 		goto done;
 	}
-	sym = symbolizer_for(m);
+	sym = lt_report_symbolizer(m);
 	if (!sym)
 		return lt_err_set(err, "%s: out of memory", m->dump->path);
 	if (opts.mode == LT_REPORT_JSON) {
