@@ -25,6 +25,7 @@ static void allocate_some(void)
 	if (!a || !b)
 		abort();
 	gt_alloc(1024);
+	gt_leak_from("allocate_some", 1024);
 	struct gt_tok tb = gt_alloc(64);
 	free(b);
 	gt_free(64, tb);
@@ -32,6 +33,7 @@ static void allocate_some(void)
 	if (!c)
 		abort();
 	gt_alloc(1024);
+	gt_leak_from("allocate_some", 1024);
 	memset(a, 1, 1024);
 }
 
@@ -62,6 +64,7 @@ static void *exiting_thread(void *arg)
 		if (!mine)
 			abort();
 		gt_alloc(512);
+		gt_leak_from("exiting_thread", 512);
 	}
 	/* This thread is still running at exit; nobody joined it. */
 	gt.threads_running_at_exit = 1;

@@ -21,6 +21,7 @@ static int exec_image(void)
 	if (!keep || !drop)
 		return 1;
 	gt_alloc(333);
+	gt_leak_from("exec_image", 333);
 	struct gt_tok t = gt_alloc(444);
 	free(drop);
 	gt_free(444, t);
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
 	if (!kept || !gone)
 		return 1;
 	gt_alloc(2000);
+	gt_leak_from("main", 2000);
 	struct gt_tok t3 = gt_alloc(3000);
 	free(gone);
 	gt_free(3000, t3);

@@ -44,6 +44,30 @@ struct gt_state {
 
 static struct gt_state gt = { .peak_threads = 1 };
 
+/* Blocks a sample leaves allocated on purpose, by the function that
+ * allocated them (the innermost frame the report should name). */
+struct gt_leak_site {
+	const char *function;
+	int64_t     blocks, bytes;
+};
+static struct gt_leak_site gt_leak_sites[8];
+
+/* Call where a block that will never be freed was allocated. */
+static inline void gt_leak_from(const char *function, uint64_t bytes)
+{
+	for (size_t i = 0; i < sizeof(gt_leak_sites) / sizeof(gt_leak_sites[0]); i++) {
+		struct gt_leak_site *s = &gt_leak_sites[i];
+
+		if (!s->function)
+			s->function = function;
+		if (strcmp(s->function, function) == 0) {
+			s->blocks++;
+			s->bytes += (int64_t)bytes;
+			return;
+		}
+	}
+}
+
 /*
  * "temporary" is decided per thread: a block is temporary when the thread
  * that allocated it frees it with at most one other allocation call of that
@@ -96,6 +120,7 @@ static inline void gt_forked(void)
 	gt.threads_leaked = 0;
 	gt.threads_running_at_exit = 0;
 	gt.peak_threads = 1;
+	memset(gt_leak_sites, 0, sizeof(gt_leak_sites));
 }
 
 static inline void gt_live(int64_t blocks, int64_t bytes)
@@ -273,7 +298,19 @@ static inline int gt_write(const char *role)
 	gt_put_field(&j, "threads_running_at_exit", gt.threads_running_at_exit, &first);
 	if (!(gt.unknown & GT_NO_PEAK_THREADS))
 		gt_put_field(&j, "peak_threads", gt.peak_threads, &first);
-	gt_put(&j, "\n  }\n}\n");
+	gt_put(&j, "\n  }");
+	if (gt_leak_sites[0].function) {
+		gt_put(&j, ",\n  \"leaks_by_function\": {");
+		for (size_t i = 0; i < sizeof(gt_leak_sites) / sizeof(gt_leak_sites[0]) &&
+				   gt_leak_sites[i].function; i++) {
+			gt_put(&j, "%s\n    ", i ? "," : "");
+			gt_put_string(&j, gt_leak_sites[i].function);
+			gt_put(&j, ": {\"blocks\": %lld, \"bytes\": %lld}",
+			       (long long)gt_leak_sites[i].blocks, (long long)gt_leak_sites[i].bytes);
+		}
+		gt_put(&j, "\n  }");
+	}
+	gt_put(&j, "\n}\n");
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

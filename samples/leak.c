@@ -17,8 +17,10 @@ static void *load_config(void)
 {
 	void *table = calloc(16, 32);
 
-	if (table)
+	if (table) {
 		gt_alloc(16 * 32);
+		gt_leak_from("load_config", 16 * 32);
+	}
 	return table;
 }
 
@@ -29,6 +31,7 @@ static char *intern_name(const char *s)
 
 	if (copy) {
 		gt_alloc(24);
+		gt_leak_from("intern_name", 24);
 		snprintf(copy, 24, "%s", s);
 	}
 	return copy;
@@ -42,6 +45,7 @@ static void push_node(int value)
 	if (!n)
 		return;
 	gt_alloc(sizeof(*n));
+	gt_leak_from("push_node", sizeof(*n));
 	snprintf(n->payload, sizeof(n->payload), "value %d", value);
 	n->next = list_head;
 	list_head = n;

@@ -86,8 +86,10 @@ static void *blocked_main(void *arg)
 	(void)arg;
 	if (!gt.skeleton) {
 		buf = malloc(200);
-		if (buf)
+		if (buf) {
 			gt_alloc(200);
+			gt_leak_from("blocked_main", 200);
+		}
 	}
 	pthread_mutex_lock(&lock);
 	blocked_is_waiting = 1;
@@ -104,8 +106,10 @@ static void *forgotten_main(void *arg)
 	(void)arg;
 	if (!gt.skeleton) {
 		result = malloc(300);
-		if (result)
+		if (result) {
 			gt_alloc(300);
+			gt_leak_from("forgotten_main", 300);
+		}
 	}
 	note_tid();
 	return result;

@@ -132,9 +132,36 @@ def compare(gt_path, report_path, base_gt_path, base_report_path):
             if field in ADDITIVE and bgot.get(field, 0) != bwant.get(field, 0):
                 note = " (ground truth %d + baseline %d)" % (value, bgot[field] - bwant[field])
             bad.append("%s: expected %s%s, got %s" % (field, expected, note, got[field]))
+    bad += compare_leaks(gt, report)
     for line in bad:
         print(line)
     return 1 if bad else 0
+
+
+def compare_leaks(gt, report):
+    """The blocks a sample leaks on purpose, by the innermost function the
+    report names for each leak stack.  Other stacks (glibc's) are the
+    baseline's business, and the totals already count them."""
+    want = gt.get("leaks_by_function")
+    if not want:
+        return []
+    leaks = report.get("leaks")
+    if not isinstance(leaks, list):
+        return ["leaks: the report has no \"leaks\" list"]
+    got = {}
+    for leak in leaks:
+        frames = leak.get("frames") or [{}]
+        fn = frames[0].get("function") or "?"
+        b = got.setdefault(fn, [0, 0])
+        b[0] += leak.get("blocks", 0)
+        b[1] += leak.get("bytes", 0)
+    bad = []
+    for fn, w in want.items():
+        g = got.get(fn, [0, 0])
+        if g != [w["blocks"], w["bytes"]]:
+            bad.append("leaks from %s: expected %d blocks %d bytes, got %d blocks %d bytes"
+                       % (fn, w["blocks"], w["bytes"], g[0], g[1]))
+    return bad
 
 
 def trailer(gt_path, dump_path, base_gt_path, base_dump_path):

@@ -325,6 +325,23 @@ sample churn empty -- "$SAMPLES/churn"
 sample realloc empty -- "$SAMPLES/realloc"
 sample pool skeleton -- "$SAMPLES/pool"
 sample leaked_thread skeleton -- "$SAMPLES/leaked_thread"
+# What `libtrace threads` says about leaked_thread, in PRODUCT.md's words:
+# the blocked thread runs at exit, waiting in pthread_cond_wait; the
+# forgotten one leaked.
+d=$(ls "$TMP"/preload/leaked_thread/leaked_thread.*.lt 2>/dev/null | head -n 1)
+if [ -n "$d" ]; then
+	"$LT" threads "$d" >"$d.threads" 2>&1
+	status=$?
+	missing=""
+	grep -q 'running at exit.*blocked_main' "$d.threads" || missing="$missing; no line says blocked_main is running at exit"
+	grep -q 'leaked.*forgotten_main' "$d.threads" || missing="$missing; no line says forgotten_main leaked"
+	grep -q 'pthread_cond_wait ← blocked_main' "$d.threads" || missing="$missing; no live stack 'pthread_cond_wait ← blocked_main'"
+	if [ "$status" -eq 0 ] && [ -z "$missing" ]; then
+		ok "leaked_thread: libtrace threads names the running, the leaked thread and the live stack"
+	else
+		not_ok "leaked_thread: libtrace threads" "exit $status$missing"
+	fi
+fi
 sample forkexec empty -- "$SAMPLES/forkexec"
 # The child execs a copy with another name, so each image has its own %e.
 cp "$SAMPLES/forkexec" "$TMP/bin/forkexec-copy"
