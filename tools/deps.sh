@@ -4,6 +4,8 @@
 set -eu
 
 pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
+# Fuzzing (make fuzz): clang with libFuzzer.  Real programs (tests/programs).
+pkgs="$pkgs clang libclang-rt-14-dev python3 sqlite3 git xz-utils redis-server redis-tools"
 
 missing=""
 for p in $pkgs; do
