@@ -36,7 +36,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps test unit integration demo install clean check-exports samples faults shim-tests
+.PHONY: all deps test unit integration demo install clean check-exports samples faults programs shim-tests
 
 all: $(BUILD)/libtrace.so $(BUILD)/libtrace samples
 
@@ -121,7 +121,10 @@ shim-tests: all
 faults: all
 	$(Q)bash tests/faults/run.sh $(BUILD)
 
-test: all unit integration check-exports shim-tests fuzz-replay faults
+programs: all
+	$(Q)bash tests/programs/run.sh $(BUILD)
+
+test: all unit integration check-exports shim-tests fuzz-replay faults programs
 
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so
