@@ -142,14 +142,7 @@ note_baseline() {
 # first_process DIR: "GT DUMP" of the main process (or the parent of forks)
 # traced in DIR.
 first_process() {
-	local g d r _
-	$CHECK match "$1" | while read -r g d r _; do
-		case $r in
-		main | parent)
-			echo "$g $d"
-			break ;;
-		esac
-	done
+	$CHECK match "$1" | awk '!found && ($3 == "main" || $3 == "parent") { print $1, $2; found = 1 }'
 }
 
 # ---- checking one traced run ----------------------------------------------
