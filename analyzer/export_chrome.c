@@ -1,0 +1,10 @@
+/* `libtrace export --format chrome`: not written yet (issue 6). */
+#include "export.h"
+
+int lt_export_chrome(FILE *out, struct lt_export *x,
+		 const struct lt_export_opts *o, struct lt_err *err)
+{
+	(void)out;
+	(void)o;
+	return lt_err_set(err, "%s: --format chrome is not written yet", x->path);
+}

@@ -1,0 +1,10 @@
+/* `libtrace html`: not written yet (issue 6). */
+#include "export.h"
+
+int lt_export_html(FILE *out, struct lt_export *x,
+		   const struct lt_export_opts *o, struct lt_err *err)
+{
+	(void)out;
+	(void)o;
+	return lt_err_set(err, "%s: libtrace html is not written yet", x->path);
+}
