@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "export.h"
 #include "report.h"
 #include "run.h"
 #include "threads.h"
@@ -33,6 +34,12 @@ static const char usage_main[] =
 	"  threads [--json] [--fanout-limit N] [--ignore-start F] [--ignore-top F] DUMP\n"
 	"                    thread lifecycle per creation site, leaked threads,\n"
 	"                    unbounded fan-out, live stacks at exit and snapshots\n"
+	"  export --format pprof|collapsed|speedscope|massif|chrome|json DUMP [-o F]\n"
+	"                    the dump for other viewers (go tool pprof, Pyroscope,\n"
+	"                    flamegraph.pl, speedscope, ms_print, Perfetto)\n"
+	"  html DUMP -o report.html\n"
+	"                    one self-contained page: flame graph, heap over time,\n"
+	"                    thread timeline, tables\n"
 	"\n"
 	"`libtrace COMMAND --help` describes one command.\n"
 	"Exit codes: 0 ok, 1 a check failed, 2 usage error or unreadable input.\n";
@@ -102,6 +109,53 @@ static const char usage_threads[] =
 	"\n"
 	"Exit codes: 0 ok (thread problems are reported, not failed on; see\n"
 	"`libtrace check`); 2 usage error or a dump that cannot be read.\n";
+
+static const char usage_export[] =
+	"usage: libtrace export --format FORMAT [--profile heap|threads]\n"
+	"                       [--value V] [-o FILE] DUMP\n"
+	"\n"
+	"Writes the dump in a format other tools read, with the numbers and\n"
+	"stacks `libtrace report` shows (estimates in a sampled dump, marked\n"
+	"\"sampled, estimated\" in the file, or on stderr for collapsed).\n"
+	"\n"
+	"  --format pprof       gzipped profile.proto for `go tool pprof`, Grafana\n"
+	"                       Pyroscope, Parca: alloc_objects, alloc_space,\n"
+	"                       inuse_objects, inuse_space (in use at exit =\n"
+	"                       leaked), symbolized, inlined frames, mappings\n"
+	"           collapsed   flamegraph.pl folded stacks, one value (--value)\n"
+	"           speedscope  speedscope's JSON file format, one profile per value\n"
+	"           massif      valgrind massif.out (ms_print): heap over time, the\n"
+	"                       peak and the end as detailed trees\n"
+	"           chrome      trace-event JSON (Perfetto, chrome://tracing): a bar\n"
+	"                       per thread lifetime, a counter for the heap size\n"
+	"           json        sites, stacks, heap over time and threads as JSON\n"
+	"  --profile threads    pprof only: thread creation stacks (like Go's\n"
+	"                       threadcreate; sample types created, leaked,\n"
+	"                       running_at_exit) and live stacks (live)\n"
+	"  --value V            collapsed: calls (default), bytes, leaked (bytes\n"
+	"                       never freed) or temporary (calls)\n"
+	"  -o, --output FILE    write to FILE (default: standard output, unless\n"
+	"                       it is a terminal)\n"
+	"  --help               this text\n"
+	"\n"
+	"Exit codes: 0 ok; 2 usage error, a dump that cannot be read, or a file\n"
+	"that cannot be written.\n";
+
+static const char usage_html[] =
+	"usage: libtrace html DUMP -o report.html\n"
+	"\n"
+	"One self-contained HTML page (no network): a flame graph (click to\n"
+	"zoom, search, by calls, bytes, leaked or temporary), the heap size over\n"
+	"time with its peak, a thread timeline, and the tables of the report.\n"
+	"Large dumps are summarized (time series downsampled, small flame graph\n"
+	"nodes merged) so the page stays fast.\n"
+	"\n"
+	"  -o, --output FILE    write to FILE (default: standard output, unless\n"
+	"                       it is a terminal)\n"
+	"  --help               this text\n"
+	"\n"
+	"Exit codes: 0 ok; 2 usage error, a dump that cannot be read, or a file\n"
+	"that cannot be written.\n";
 
 static void complain(const char *msg)
 {
@@ -337,6 +391,108 @@ out:
 	return rc;
 }
 
+/* `libtrace export` and `libtrace html` (html: format fixed). */
+static int cmd_export(int argc, char **argv, bool html)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "value", required_argument, NULL, 'V' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage = html ? usage_html : usage_export;
+	struct lt_export_opts opts = { .format = LT_EXPORT_HTML };
+	struct progress prog = { NULL, -1 };
+	const char *output = NULL;
+	bool have_format = html, sampled;
+	struct lt_err err;
+	struct stat st;
+	FILE *out = stdout;
+	int c, v;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			v = html ? -1 : lt_export_format_parse(optarg);
+			if (v < 0)
+				return usage_error(usage, "unknown format '%s'",
+						   optarg);
+			opts.format = (enum lt_export_format)v;
+			have_format = true;
+			break;
+		case 'P':
+			if (html || (strcmp(optarg, "heap") &&
+				     strcmp(optarg, "threads")))
+				return usage_error(usage, "--profile is heap "
+						   "or threads, not '%s'", optarg);
+			opts.profile = strcmp(optarg, "heap") ?
+				       LT_PROFILE_THREADS : LT_PROFILE_HEAP;
+			break;
+		case 'V':
+			v = html ? -1 : lt_export_value_parse(optarg);
+			if (v < 0)
+				return usage_error(usage, "--value is calls, "
+						   "bytes, leaked or temporary, "
+						   "not '%s'", optarg);
+			opts.value = (enum lt_export_value)v;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error(usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (!have_format)
+		return usage_error(usage, "export: --format is required");
+	if (optind != argc - 1)
+		return usage_error(usage, optind == argc ? "no dump given" :
+				   "one dump at a time");
+	if (opts.profile == LT_PROFILE_THREADS && opts.format != LT_EXPORT_PPROF)
+		return usage_error(usage, "--profile threads is for --format "
+				   "pprof");
+	if (!output && isatty(STDOUT_FILENO))
+		return usage_error(usage, "will not write %s to a terminal: "
+				   "give -o FILE", html ? "a page" : "an export");
+	if (output && !(out = fopen(output, "wb"))) {
+		fprintf(stderr, "libtrace: cannot create %s: %s\n", output,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	prog.path = argv[optind];
+	if (isatty(STDERR_FILENO) && stat(argv[optind], &st) == 0 &&
+	    st.st_size >= (off_t)PROGRESS_MIN_BYTES) {
+		opts.progress = show_progress;
+		opts.progress_ctx = &prog;
+	}
+	if (lt_export_path(out, argv[optind], &opts, &sampled, &err) < 0) {
+		complain(err.msg);
+		if (output) {
+			fclose(out);
+			remove(output);
+		}
+		return EXIT_USAGE;
+	}
+	if (output && fclose(out) != 0) {
+		fprintf(stderr, "libtrace: cannot write %s: %s\n", output,
+			strerror(errno));
+		remove(output);
+		return EXIT_USAGE;
+	}
+	if (sampled && opts.format == LT_EXPORT_COLLAPSED)
+		fprintf(stderr, "libtrace: %s is sampled: the values are "
+			"estimates (" LT_EXPORT_SAMPLED_NOTE ")\n",
+			argv[optind]);
+	return EXIT_OK;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -402,6 +558,10 @@ int main(int argc, char **argv)
 			fputs(usage_run, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "threads"))
 			fputs(usage_threads, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "export"))
+			fputs(usage_export, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "html"))
+			fputs(usage_html, stdout);
 		else
 			fputs(usage_main, stdout);
 		return EXIT_OK;
@@ -412,6 +572,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "threads"))
 		return cmd_threads(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return cmd_export(argc - 1, argv + 1, false);
+	if (!strcmp(cmd, "html"))
+		return cmd_export(argc - 1, argv + 1, true);
 	(void)EXIT_CHECK;   /* returned by `check`, which is not here yet */
 	return usage_error(usage_main, "unknown command '%s'", cmd);
 }
