@@ -1,8 +1,9 @@
 /*
  * Three process images, each with its own allocations and its own dump: the
- * parent forks and waits; the child allocates, frees, and execs a program
- * (itself by default) with the argument "exec-image"; that image allocates
- * and leaks one block.  The parent holds no block at the fork, so a child's
+ * parent forks and waits; the child allocates, frees, tries to exec a
+ * program that does not exist, allocates again, and execs a program (itself
+ * by default) with the argument "exec-image"; that image allocates and leaks
+ * one block.  The parent holds no block at the fork, so a child's
  * totals are its own, whatever a tool does with inherited blocks; the child
  * holds none at its exec.
  *
@@ -43,8 +44,19 @@ static void child(const char *program)
 	gt_free(111, ta);
 	free(b);
 	gt_free(222, tb);
+
+	/* An exec that fails leaves the process as it was, still traced, as a
+	 * PATH search does on every directory without the program. */
+	execv("/nonexistent/forkexec", argv);
+	char *c = malloc(55);
+	if (!c)
+		_exit(1);
+	struct gt_tok tc = gt_alloc(55);
+	free(c);
+	gt_free(55, tc);
+
 	gt_write("child");
-	say("forkexec: child: allocated and freed 333 bytes, now exec\n");
+	say("forkexec: child: allocated and freed 388 bytes, now exec\n");
 	execv(program, argv);
 	say("forkexec: child: exec %s failed\n", program);
 	_exit(127);
