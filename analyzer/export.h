@@ -124,6 +124,16 @@ double lt_export_seconds(const struct lt_export *x, uint64_t ticks);
 /* The run's length in seconds, as the report computes it. */
 double lt_export_duration(const struct lt_export *x);
 
+/* JSON pieces shared by export_json.c and html.c. */
+void lt_export_json_head(FILE *out, const struct lt_export *x);
+void lt_export_json_totals(FILE *out, const struct lt_export *x);
+void lt_export_json_heap(FILE *out, const struct lt_export *x);
+void lt_export_json_frame(FILE *out, const struct lt_xframe *f);
+void lt_export_json_thread(FILE *out, struct lt_export *x,
+			   const struct lt_thread *t);
+/* "main", "joined", "detached", "leaked" or "running at exit". */
+const char *lt_export_thread_state(const struct lt_thread *t);
+
 /* Exporters: each writes one format of x to out; 0, or -1 with err. */
 int lt_export_pprof(FILE *out, struct lt_export *x,
 		    const struct lt_export_opts *o, struct lt_err *err);
