@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "diff.h"
 #include "export.h"
 #include "report.h"
 #include "run.h"
@@ -40,6 +42,11 @@ static const char usage_main[] =
 	"  html DUMP -o report.html\n"
 	"                    one self-contained page: flame graph, heap over time,\n"
 	"                    thread timeline, tables\n"
+	"  check --budget F [--baseline OLD] [--junit OUT.xml] DUMP...\n"
+	"                    fail (exit 1) when a budget limit is exceeded or the\n"
+	"                    run grew past a baseline; JUnit XML for CI\n"
+	"  diff [--json] OLD NEW\n"
+	"                    what changed between two runs, per site and in totals\n"
 	"\n"
 	"`libtrace COMMAND --help` describes one command.\n"
 	"Exit codes: 0 ok, 1 a check failed, 2 usage error or unreadable input.\n";
@@ -156,6 +163,58 @@ static const char usage_html[] =
 	"\n"
 	"Exit codes: 0 ok; 2 usage error, a dump that cannot be read, or a file\n"
 	"that cannot be written.\n";
+
+static const char usage_check[] =
+	"usage: libtrace check [--budget FILE] [--baseline OLD.lt]... [--max-increase P%]\n"
+	"                      [--junit OUT.xml] [--per-dump] [--top N] [--frames N]\n"
+	"                      DUMP...\n"
+	"\n"
+	"Checks the dumps against every limit of a budget file and prints each\n"
+	"limit, passed or failed; a failure says which limit, the actual value,\n"
+	"the limit and the top stacks responsible.  A budget file has one limit\n"
+	"a line ('#' starts a comment):\n"
+	"  max_allocs = 20000        max_reallocs = 100     max_bytes = 64 MiB\n"
+	"  max_peak = 8 MiB          max_leaked_bytes = 0   max_leaked_blocks = 0\n"
+	"  max_threads = 16          max_thread_leaks = 0   max_running_at_exit = 0\n"
+	"  site parse_header max_allocs = 100    (a function,\n"
+	"  site src/json.c:42 max_bytes = 1 MiB   FILE:LINE,\n"
+	"  site \"json_*\" max_leaked_bytes = 0    or a glob, on any frame)\n"
+	"Sizes take B, KiB, MiB, GiB (or KB, MB, GB: powers of 1000); counts may\n"
+	"be written 20,000 or 20k.\n"
+	"\n"
+	"  --budget FILE        the limits\n"
+	"  --baseline OLD.lt    also fail when a total, or a site present in both\n"
+	"                       runs, grew past --max-increase (a ratchet); may be\n"
+	"                       repeated, for runs of several dumps\n"
+	"  --max-increase P%    allowed growth against the baseline (default 0%)\n"
+	"  --junit OUT.xml      also write the results as JUnit XML, one test case\n"
+	"                       per limit\n"
+	"  --per-dump           check each dump on its own (default: together,\n"
+	"                       counts added up, peaks the largest of any dump)\n"
+	"  --top N              stacks shown per failure (default 3)\n"
+	"  --frames N           frames shown per stack (default 8)\n"
+	"  --help               this text\n"
+	"\n"
+	"Exit codes: 0 every limit held; 1 a limit failed; 2 usage error, a budget\n"
+	"file with a mistake (its line is named), or a dump that cannot be read.\n";
+
+static const char usage_diff[] =
+	"usage: libtrace diff [--json] [--by calls|bytes] [--top N] [--frames N] OLD NEW\n"
+	"\n"
+	"What changed from the run that wrote OLD to the one that wrote NEW: the\n"
+	"totals side by side, then the sites that grew and that shrank, largest\n"
+	"change first.  Sites are matched by their chain of functions, so a\n"
+	"rebuild (new addresses) or an edit elsewhere in a file (new line\n"
+	"numbers) does not split them.\n"
+	"\n"
+	"  --json        one JSON object: totals with old, new, change and growth,\n"
+	"                and every site that changed\n"
+	"  --by WHAT     order sites by the change in calls (default) or bytes\n"
+	"  --top N       sites per section (default 10)\n"
+	"  --frames N    frames shown per stack (default 6)\n"
+	"  --help        this text\n"
+	"\n"
+	"Exit codes: 0 ok; 2 usage error or a dump that cannot be read.\n";
 
 static void complain(const char *msg)
 {
@@ -542,6 +601,174 @@ static int cmd_run(int argc, char **argv)
 	return status;
 }
 
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "budget", required_argument, NULL, 'b' },
+		{ "baseline", required_argument, NULL, 'B' },
+		{ "max-increase", required_argument, NULL, 'm' },
+		{ "junit", required_argument, NULL, 'j' },
+		{ "per-dump", no_argument, NULL, 'p' },
+		{ "top", required_argument, NULL, 't' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **baselines = calloc((size_t)argc + 1, sizeof(*baselines));
+	struct lt_check_opts opts = { .baselines = baselines };
+	struct lt_budget *budget = NULL;
+	const char *budget_path = NULL, *increase = NULL;
+	struct lt_err err;
+	size_t failed = 0;
+	int c, rc = EXIT_OK;
+
+	if (!baselines) {
+		complain("out of memory");
+		return EXIT_USAGE;
+	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			budget_path = optarg;
+			break;
+		case 'B':
+			baselines[opts.nbaselines++] = optarg;
+			break;
+		case 'm':
+			increase = optarg;
+			opts.max_increase = lt_check_parse_percent(optarg);
+			if (opts.max_increase < 0) {
+				rc = usage_error(usage_check, "--max-increase wants "
+						 "a percentage like 5%%, not '%s'",
+						 optarg);
+				goto out;
+			}
+			break;
+		case 'j':
+			opts.junit = optarg;
+			break;
+		case 'p':
+			opts.per_dump = true;
+			break;
+		case 't':
+			if (!parse_count(optarg, &opts.top)) {
+				rc = usage_error(usage_check, "--top wants a "
+						 "positive count, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'f':
+			if (!parse_count(optarg, &opts.frames)) {
+				rc = usage_error(usage_check, "--frames wants a "
+						 "positive count, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'h':
+			fputs(usage_check, stdout);
+			goto out;
+		default:
+			rc = usage_error(usage_check, "check: unknown option '%s'",
+					 argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (!budget_path && !opts.nbaselines) {
+		rc = usage_error(usage_check, "check: give --budget FILE, "
+				 "--baseline OLD.lt, or both");
+		goto out;
+	}
+	if (increase && !opts.nbaselines) {
+		rc = usage_error(usage_check, "check: --max-increase needs "
+				 "--baseline");
+		goto out;
+	}
+	if (optind >= argc) {
+		rc = usage_error(usage_check, "check: no dump given");
+		goto out;
+	}
+	if (budget_path && lt_budget_load(budget_path, &budget, &err) < 0) {
+		complain(err.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	opts.budget = budget;
+	if (lt_check_paths(stdout, (const char *const *)&argv[optind],
+			   (size_t)(argc - optind), &opts, &failed, &err) < 0) {
+		fflush(stdout);
+		complain(err.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = failed ? EXIT_CHECK : EXIT_OK;
+out:
+	lt_budget_free(budget);
+	free(baselines);
+	return rc;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "top", required_argument, NULL, 't' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lt_diff_opts opts = { .order = LT_DIFF_BY_CALLS };
+	struct lt_err err;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opts.json = true;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "calls"))
+				opts.order = LT_DIFF_BY_CALLS;
+			else if (!strcmp(optarg, "bytes"))
+				opts.order = LT_DIFF_BY_BYTES;
+			else
+				return usage_error(usage_diff, "--by wants calls "
+						   "or bytes, not '%s'", optarg);
+			break;
+		case 't':
+			if (!parse_count(optarg, &opts.top))
+				return usage_error(usage_diff, "--top wants a "
+						   "positive count, not '%s'",
+						   optarg);
+			break;
+		case 'f':
+			if (!parse_count(optarg, &opts.frames))
+				return usage_error(usage_diff, "--frames wants a "
+						   "positive count, not '%s'",
+						   optarg);
+			break;
+		case 'h':
+			fputs(usage_diff, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error(usage_diff, "diff: unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error(usage_diff, "diff: give two dumps, OLD and "
+				   "NEW");
+	if (lt_diff_paths(stdout, argv[optind], argv[optind + 1], &opts,
+			  &err) < 0) {
+		fflush(stdout);
+		complain(err.msg);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -562,6 +789,10 @@ int main(int argc, char **argv)
 			fputs(usage_export, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "html"))
 			fputs(usage_html, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "check"))
+			fputs(usage_check, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "diff"))
+			fputs(usage_diff, stdout);
 		else
 			fputs(usage_main, stdout);
 		return EXIT_OK;
@@ -576,6 +807,9 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1, false);
 	if (!strcmp(cmd, "html"))
 		return cmd_export(argc - 1, argv + 1, true);
-	(void)EXIT_CHECK;   /* returned by `check`, which is not here yet */
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "diff"))
+		return cmd_diff(argc - 1, argv + 1);
 	return usage_error(usage_main, "unknown command '%s'", cmd);
 }
