@@ -234,6 +234,12 @@ static void report_dumps(const struct lt_run_opts *o, FILE *out,
 	if (nseen == 0 && !untraceable)
 		complain(o, "the command wrote no dump (statically linked, "
 			 "setuid, or LD_PRELOAD removed?)");
+	if (o->dumps) {
+		*o->dumps = seen;
+		*o->ndumps = nseen;
+		seen = NULL;
+		nseen = 0;
+	}
 	for (size_t i = 0; i < nseen; i++)
 		free(seen[i]);
 	free(seen);
@@ -252,6 +258,10 @@ int lt_run(const struct lt_run_opts *o, FILE *out, int *status,
 	pid_t pid;
 
 	*status = 2;
+	if (o->dumps) {
+		*o->dumps = NULL;
+		*o->ndumps = 0;
+	}
 	if (!o->argv || !o->argv[0])
 		return lt_err_set(err, "run: no command given");
 	if (lt_run_find_shim(shim, sizeof(shim), err) < 0)

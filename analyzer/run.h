@@ -20,6 +20,11 @@ struct lt_run_opts {
 	 * (a dump that cannot be read, no dump at all). */
 	void (*complain)(void *ctx, const char *msg);
 	void *complain_ctx;
+	/* When not NULL: the paths of every dump the run wrote, in the order
+	 * the shim logged them (the array and each path malloc'd, for the
+	 * caller to free), and how many.  Empty when the command did not run. */
+	char ***dumps;
+	size_t *ndumps;
 };
 
 /*
