@@ -71,11 +71,15 @@ static const char usage_report[] =
 	"dump that cannot be read (the others are still reported).\n";
 
 static const char usage_run[] =
-	"usage: libtrace run [--output T] [--sample N] [--top N] [--] CMD ARGS\n"
+	"usage: libtrace run [--output T] [--sample N] [--top N] [--budget F]\n"
+	"                    [--baseline OLD.lt]... [--max-increase P%] [--junit OUT.xml]\n"
+	"                    [--per-dump] [--] CMD ARGS\n"
 	"\n"
 	"Runs CMD with libtrace.so preloaded (found through $LIBTRACE_SO, next\n"
 	"to this program, or in ../lib), then prints the report of its dump and\n"
-	"a line for each dump of its forked or exec'd children.\n"
+	"a line for each dump of its forked or exec'd children.  With --budget\n"
+	"or --baseline it then checks every dump of the run, as `libtrace check`\n"
+	"does with the same options (see `libtrace check --help`).\n"
 	"\n"
 	"  --output T   dump path template: %p pid, %e executable, %h host\n"
 	"               (LIBTRACE_OUTPUT; default ./%e.%p.lt)\n"
@@ -85,7 +89,10 @@ static const char usage_run[] =
 	"  --help       this text\n"
 	"\n"
 	"Exit code: CMD's own (128 + N when signal N killed it); 127 when CMD\n"
-	"is not found, 126 when it cannot be executed, 2 for a usage error.\n";
+	"is not found, 126 when it cannot be executed, 2 for a usage error.\n"
+	"With --budget or --baseline, when CMD exited 0: the check's (0 every\n"
+	"limit held, 1 one failed, 2 a bad budget file, checked before CMD\n"
+	"runs, or no dump to check); when CMD failed, still CMD's own.\n";
 
 static const char usage_threads[] =
 	"usage: libtrace threads [--json] [--fanout-limit N] [--ignore-start FUNC]\n"
@@ -558,16 +565,33 @@ static int cmd_run(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "sample", required_argument, NULL, 's' },
 		{ "top", required_argument, NULL, 't' },
+		{ "budget", required_argument, NULL, 'b' },
+		{ "baseline", required_argument, NULL, 'B' },
+		{ "max-increase", required_argument, NULL, 'm' },
+		{ "junit", required_argument, NULL, 'j' },
+		{ "per-dump", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char **dumps = NULL;
+	size_t ndumps = 0, failed = 0;
 	struct lt_run_opts opts = {
 		.report = { .mode = LT_REPORT_FULL },
 		.complain = complain_hook,
+		.dumps = &dumps,
+		.ndumps = &ndumps,
 	};
+	const char **baselines = calloc((size_t)argc + 1, sizeof(*baselines));
+	struct lt_check_opts check = { .baselines = baselines };
+	struct lt_budget *budget = NULL;
+	const char *budget_path = NULL, *increase = NULL;
 	struct lt_err err;
-	int c, status;
+	int c, status = EXIT_USAGE;
 
+	if (!baselines) {
+		complain("out of memory");
+		return EXIT_USAGE;
+	}
 	opterr = 0;
 	/* "+": the first non-option is the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
@@ -579,25 +603,94 @@ static int cmd_run(int argc, char **argv)
 			opts.sample = optarg;
 			break;
 		case 't':
-			if (!parse_count(optarg, &opts.report.top))
-				return usage_error(usage_run, "--top wants a "
-						   "positive count, not '%s'",
-						   optarg);
+			if (!parse_count(optarg, &opts.report.top)) {
+				status = usage_error(usage_run, "--top wants a "
+						     "positive count, not '%s'",
+						     optarg);
+				goto out;
+			}
+			break;
+		case 'b':
+			budget_path = optarg;
+			break;
+		case 'B':
+			baselines[check.nbaselines++] = optarg;
+			break;
+		case 'm':
+			increase = optarg;
+			check.max_increase = lt_check_parse_percent(optarg);
+			if (check.max_increase < 0) {
+				status = usage_error(usage_run, "--max-increase "
+						     "wants a percentage like 5%%, "
+						     "not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'j':
+			check.junit = optarg;
+			break;
+		case 'p':
+			check.per_dump = true;
 			break;
 		case 'h':
 			fputs(usage_run, stdout);
-			return EXIT_OK;
+			status = EXIT_OK;
+			goto out;
 		default:
-			return usage_error(usage_run, "run: unknown option '%s'",
-					   argv[optind - 1]);
+			status = usage_error(usage_run, "run: unknown option '%s'",
+					     argv[optind - 1]);
+			goto out;
 		}
 	}
-	if (optind >= argc)
-		return usage_error(usage_run, "run: no command given");
-	opts.argv = &argv[optind];
-	if (lt_run(&opts, stdout, &status, &err) < 0)
+	if (optind >= argc) {
+		status = usage_error(usage_run, "run: no command given");
+		goto out;
+	}
+	if ((increase || check.junit || check.per_dump) && !budget_path &&
+	    !check.nbaselines) {
+		status = usage_error(usage_run, "run: --max-increase, --junit "
+				     "and --per-dump need --budget or --baseline");
+		goto out;
+	}
+	/* A bad budget is found before the command runs, not after. */
+	if (budget_path && lt_budget_load(budget_path, &budget, &err) < 0) {
 		complain(err.msg);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	check.budget = budget;
+	opts.argv = &argv[optind];
+	if (lt_run(&opts, stdout, &status, &err) < 0) {
+		complain(err.msg);
+		goto out;
+	}
+	if (!budget && !check.nbaselines)
+		goto out;
+	if (ndumps == 0) {
+		complain("no dump to check");
+		status = status ? status : EXIT_USAGE;
+		goto out;
+	}
+	fputc('\n', stdout);
+	if (lt_check_paths(stdout, (const char *const *)dumps, ndumps, &check,
+			   &failed, &err) < 0) {
+		fflush(stdout);
+		complain(err.msg);
+		status = status ? status : EXIT_USAGE;
+		goto out;
+	}
+	if (status == 0)
+		status = failed ? EXIT_CHECK : EXIT_OK;
+	else
+		fprintf(stdout, "libtrace run: the command itself failed "
+			"(exit status %d): that is the exit status\n", status);
+out:
 	fflush(stdout);
+	for (size_t i = 0; i < ndumps; i++)
+		free(dumps[i]);
+	free(dumps);
+	lt_budget_free(budget);
+	free(baselines);
 	return status;
 }
 
