@@ -1207,6 +1207,8 @@ int lt_check_paths(FILE *out, const char *const *dumps, size_t n,
 	if (x.failed)
 		fprintf(out, "\nlibtrace check: FAILED: %zu of %zu checks failed\n",
 			x.failed, x.checks);
+	else if (x.checks == 1)
+		fprintf(out, "\nlibtrace check: ok: the one check passed\n");
 	else
 		fprintf(out, "\nlibtrace check: ok: all %zu checks passed\n",
 			x.checks);
