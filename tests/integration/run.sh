@@ -29,12 +29,12 @@ passed=0
 failed=0
 
 finish() {
-	echo "$passed passed, $failed failed"
 	if [ "${LT_KEEP:-0}" = 1 ] || [ "$failed" -ne 0 ]; then
-		echo "# scratch files kept in $TMP" >&2
+		echo "# scratch files kept in $TMP"
 	else
 		rm -rf "$TMP"
 	fi
+	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit $?
 }
@@ -59,7 +59,7 @@ if ! command -v python3 >/dev/null 2>&1; then
 	not_ok "python3 is installed" "the integration tests read JSON with python3"
 	finish
 fi
-for f in "$SO" "$LT"; do
+for f in "$SO" "$LT" "$SAMPLES"/{empty,leak,churn,realloc,pool,leaked_thread,forkexec,exits}; do
 	if [ ! -f "$f" ]; then
 		not_ok "built: $f" "missing (run make first)"
 		finish
@@ -69,10 +69,12 @@ ulimit -c 0    # abort and segv runs: no core files
 
 # Test a snapshot: a rebuild while the suite runs must not change the tool
 # under test.  `libtrace run` finds the shim next to itself.
-mkdir -p "$TMP/bin"
+mkdir -p "$TMP/bin" "$TMP/samples"
 cp "$SO" "$LT" "$TMP/bin/" || exit 2
+cp "$SAMPLES"/{empty,leak,churn,realloc,pool,leaked_thread,forkexec,exits} "$TMP/samples/" || exit 2
 SO=$TMP/bin/libtrace.so
 LT=$TMP/bin/libtrace
+SAMPLES=$TMP/samples
 if cc $SAMPLE_CFLAGS -shared -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-o "$TMP/bin/refcount.so" "$ROOT/tests/integration/refcount.c" -ldl 2>"$TMP/bin/cc.err"; then
 	ok "build the reference counter"
