@@ -352,6 +352,33 @@ if [ -x "$TMP/bin/fork_stress" ]; then
 	sample fork_stress skeleton -- "$TMP/bin/fork_stress"
 fi
 
+# ---- budgets: a clean program passes, a leaking one fails -------------------
+dir=$TMP/budget
+mkdir -p "$dir"
+printf 'max_leaked_bytes = 0\nmax_thread_leaks = 0\n' >"$dir/strict.conf"
+d=$(ls "$TMP"/preload/pool/pool.*.lt 2>/dev/null | head -n 1)
+if [ -n "$d" ]; then
+	"$LT" check --budget "$dir/strict.conf" "$d" >"$dir/pool.out" 2>&1
+	status=$?
+	if [ "$status" -eq 0 ]; then
+		ok "pool (frees all it allocates, joins all it starts): check passes max_leaked_bytes = 0, max_thread_leaks = 0"
+	else
+		not_ok "pool (frees all it allocates, joins all it starts): check passes max_leaked_bytes = 0" \
+			"exit $status: $(grep -m 3 -E 'FAIL|leaked|responsible|pool\.c' "$dir/pool.out" | tr '\n' ' ')"
+	fi
+fi
+d=$(ls "$TMP"/preload/leak/leak.*.lt 2>/dev/null | head -n 1)
+if [ -n "$d" ]; then
+	"$LT" check --budget "$dir/strict.conf" "$d" >"$dir/leak.out" 2>&1
+	status=$?
+	if [ "$status" -eq 1 ] && grep -q '680' "$dir/leak.out" && grep -q load_config "$dir/leak.out"; then
+		ok "leak: check fails max_leaked_bytes = 0 with exit 1, the 680 bytes and the stack of load_config"
+	else
+		not_ok "leak: check fails max_leaked_bytes = 0 with exit 1, 680 bytes, load_config" \
+			"exit $status: $(head -c 300 "$dir/leak.out")"
+	fi
+fi
+
 # ---- a run killed with SIGKILL ---------------------------------------------
 dir=$TMP/killed
 mkdir -p "$dir"
