@@ -236,6 +236,40 @@ static bool routine_frame(struct run *r, uint64_t addr, uint64_t ticks,
 	return true;
 }
 
+/*
+ * Blocks the C library allocates for itself and keeps past exit, reusing or
+ * reclaiming them on its own: a thread's TLS vector (kept with its cached
+ * stack), stdio buffers, libgcc_s loaded for thread exit.  valgrind calls
+ * them "still reachable"; they are not the program's leaks, so leak
+ * limits leave them out (and say so).
+ */
+static bool runtime_owned(struct run *r, const struct lt_site *s)
+{
+	static const char *const names[] = {
+		"_dl_allocate_tls", "_dl_allocate_tls_init", "allocate_dtv",
+		"_dl_resize_dtv", "_dl_update_slotinfo", "_IO_file_doallocate",
+		"__libc_unwind_link_get",
+	};
+	struct lt_sym_frame tmp[32];
+
+	for (uint32_t i = 0; s->frames && i < s->nframes; i++) {
+		int n = lt_sym_resolve(r->sym, s->frames[i], true, s->first_ticks,
+				       tmp, 32);
+		for (int k = 0; k < n; k++) {
+			const char *mod = tmp[k].module ?
+				strrchr(tmp[k].module, '/') : NULL;
+			mod = mod ? mod + 1 : tmp[k].module;
+			if (!tmp[k].function || !mod ||
+			    (strncmp(mod, "libc.so", 7) && strncmp(mod, "ld-", 3)))
+				continue;
+			for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++)
+				if (!strcmp(tmp[k].function, names[j]))
+					return true;
+		}
+	}
+	return false;
+}
+
 static bool thread_matches(struct run *r, const struct lt_thread *t,
 			   const struct lt_limit *l)
 {
@@ -421,6 +455,7 @@ struct outcome {
 	double actual;
 	bool failed, estimated;
 	size_t matched;              /* site limits: stacks or threads matched */
+	double runtime_blocks, runtime_bytes;   /* left out: runtime_owned() */
 	struct culprits culprits;
 };
 
@@ -548,9 +583,21 @@ static int evaluate(const struct group *g, const struct lt_limit *l,
 			continue;
 		}
 		if (!is_thread_kind(k)) {
+			bool leaks = k == LT_LIMIT_LEAKED_BYTES ||
+				     k == LT_LIMIT_LEAKED_BLOCKS;
 			for (size_t s = 0; s < m->nsites; s++) {
 				const struct lt_site *site = m->sites[s];
 				double v = site_measure(m, site, k);
+				if (leaks && site->leaked_blocks &&
+				    runtime_owned(r, site)) {
+					o->runtime_blocks +=
+						lt_site_leaked_blocks(m, site);
+					o->runtime_bytes +=
+						lt_site_leaked_bytes(m, site);
+					if (!l->site)
+						o->actual -= v;
+					continue;
+				}
 				if (l->site) {
 					if (site->calls == 0 ||
 					    !stack_matches(r, site, l))
@@ -611,6 +658,8 @@ static int evaluate(const struct group *g, const struct lt_limit *l,
 	}
 	if (l->site && k == LT_LIMIT_PEAK)
 		o->actual = best;
+	if (o->actual < 0)
+		o->actual = 0;
 	if (o->culprits.oom)
 		return lt_err_set(err, "out of memory");
 	qsort(o->culprits.v, o->culprits.n, sizeof(*o->culprits.v), cmp_culprit);
@@ -706,6 +755,17 @@ static void measure_label(char *buf, size_t len, const struct lt_limit *l)
 			 l->site);
 }
 
+static void print_runtime(FILE *f, const struct outcome *o)
+{
+	char a[LT_FMT_BUF], b[LT_FMT_BUF];
+
+	lt_fmt_count_f(b, o->runtime_blocks);
+	fprintf(f, "      not counted: %s in %s block%s the C library keeps "
+		"for itself (thread TLS vectors, stdio buffers; `libtrace "
+		"report` lists them)\n", lt_fmt_bytes_f(a, o->runtime_bytes), b,
+		strcmp(b, "1") ? "s" : "");
+}
+
 struct ctx {
 	FILE *out;
 	const struct lt_check_opts *o;
@@ -759,6 +819,8 @@ static int report_limit(struct ctx *x, const struct group *g,
 	if (!o.failed) {
 		fprintf(f, "ok    %s\n      %s: %s%s, limit %s\n", name, label,
 			o.estimated ? "~" : "", actual, limit);
+		if (o.runtime_blocks > 0)
+			print_runtime(f, &o);
 		if (l->site && o.matched == 0)
 			fprintf(f, "      note: no %s has a frame matching '%s' "
 				"(is the name right?)\n",
@@ -775,6 +837,8 @@ static int report_limit(struct ctx *x, const struct group *g,
 		fputc('\n', f);
 		if (o.estimated)
 			fprintf(f, "      (estimated: the dump is sampled)\n");
+		if (o.runtime_blocks > 0)
+			print_runtime(f, &o);
 		if (o.culprits.n) {
 			size_t shown = o.culprits.n < top ? o.culprits.n : top;
 			double total = 0;
