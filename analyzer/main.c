@@ -472,7 +472,7 @@ static int cmd_export(int argc, char **argv, bool html)
 	struct lt_export_opts opts = { .format = LT_EXPORT_HTML };
 	struct progress prog = { NULL, -1 };
 	const char *output = NULL;
-	bool have_format = html, sampled;
+	bool have_format = html, sampled, regular;
 	struct lt_err err;
 	struct stat st;
 	FILE *out = stdout;
@@ -532,6 +532,9 @@ static int cmd_export(int argc, char **argv, bool html)
 			strerror(errno));
 		return EXIT_USAGE;
 	}
+	/* Only a regular file is ours to delete when the export fails:
+	 * never a device such as /dev/stdout or /dev/full. */
+	regular = output && fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode);
 	prog.path = argv[optind];
 	if (isatty(STDERR_FILENO) && stat(argv[optind], &st) == 0 &&
 	    st.st_size >= (off_t)PROGRESS_MIN_BYTES) {
@@ -540,16 +543,17 @@ static int cmd_export(int argc, char **argv, bool html)
 	}
 	if (lt_export_path(out, argv[optind], &opts, &sampled, &err) < 0) {
 		complain(err.msg);
-		if (output) {
+		if (output)
 			fclose(out);
+		if (regular)
 			remove(output);
-		}
 		return EXIT_USAGE;
 	}
 	if (output && fclose(out) != 0) {
 		fprintf(stderr, "libtrace: cannot write %s: %s\n", output,
 			strerror(errno));
-		remove(output);
+		if (regular)
+			remove(output);
 		return EXIT_USAGE;
 	}
 	if (sampled && opts.format == LT_EXPORT_COLLAPSED)
