@@ -1,9 +1,16 @@
 #!/bin/sh
 # Install the Debian packages libtrace builds and tests with, when missing.
 # Run as root on Debian 12; elsewhere it says what to install and fails.
+#   tools/deps.sh        what the build and the unit tests need
+#   tools/deps.sh test   also the viewers the export tests read exports
+#                        with (go tool pprof, ms_print, headless Chromium):
+#                        large, so only `make test` asks for them
 set -eu
 
 pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
+if [ "${1:-}" = test ]; then
+	pkgs="$pkgs golang-go valgrind chromium python3"
+fi
 # Fuzzing (make fuzz): clang with libFuzzer.  Real programs (tests/programs).
 pkgs="$pkgs clang libclang-rt-14-dev python3 sqlite3 git xz-utils redis-server redis-tools"
 
