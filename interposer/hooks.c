@@ -78,6 +78,14 @@ static struct lt_counts *enter(struct lt_thread *t)
 	return lt_counts_of(t);
 }
 
+/* Live bytes for lt_stats(): plain per-thread counters, no shared state. */
+static inline void live_add(struct lt_counts *c, int64_t usable)
+{
+	c->live += usable;
+	if (c->live > c->live_peak)
+		c->live_peak = c->live;
+}
+
 static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size,
 			 void *ret, uint64_t sp)
 {
@@ -85,6 +93,7 @@ static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size
 
 	c->allocs++;
 	c->bytes += size;
+	live_add(c, (int64_t)malloc_usable_size(p));
 	if (fn == LT_FN_REALLOC || fn == LT_FN_REALLOCARRAY)
 		c->reallocs++;
 	if (lt_sampled(t, size)) {
@@ -106,9 +115,12 @@ static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size
 /* ticks was read before anything else, so the clock rule holds even though
  * the free site's stack is captured here, before the real free. */
 static void record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks,
-			void *ret, uint64_t sp)
+			void *ret, uint64_t sp, int64_t usable)
 {
-	enter(t)->frees++;
+	struct lt_counts *c = enter(t);
+
+	c->frees++;
+	c->live -= usable;
 	uint32_t stack = lt_capture_cached(t, LT_CACHE_FREE, ret, sp, lt_opt.free_depth);
 	struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
 	if (r) {
@@ -179,7 +191,8 @@ LT_EXPORT void free(void *p)
 		lt_real.free(p);
 		return;
 	}
-	record_free(t, LT_FN_FREE, p, lt_ticks(), RET_ADDR(), CALLER_SP());
+	record_free(t, LT_FN_FREE, p, lt_ticks(), RET_ADDR(), CALLER_SP(),
+		    (int64_t)malloc_usable_size(p));
 	lt_real.free(p);
 }
 
@@ -206,6 +219,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 			lost(t, p ? 1 : 0, old ? 1 : 0, p ? bytes : 0);
 		return p;
 	}
+	int64_t old_usable = old ? (int64_t)malloc_usable_size(old) : 0;
 	uint64_t before = lt_ticks();
 	p = lt_real.realloc(old, bytes);
 	if (!old) {
@@ -217,6 +231,8 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		c->allocs++;
 		c->reallocs++;
 		c->bytes += bytes;
+		c->live -= old_usable;
+		live_add(c, (int64_t)malloc_usable_size(p));
 		if (lt_sampled(t, bytes)) {
 			uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));
@@ -248,7 +264,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		t->guard--;
 	} else if (!bytes) {
 		/* realloc(p, 0) freed p and returned NULL (glibc). */
-		record_free(t, fn, old, before, ret, sp);
+		record_free(t, fn, old, before, ret, sp, old_usable);
 	}
 	return p;
 }

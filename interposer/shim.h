@@ -104,6 +104,11 @@ LT_HIDDEN size_t lt_boot_size(const void *p);
 struct lt_counts {
 	uint64_t allocs, frees, reallocs, bytes, threads;
 	uint64_t lost_allocs, lost_frees, lost_bytes;
+	/* Usable bytes (malloc_usable_size) of the blocks this thread
+	 * acquired minus those it released, and the most that reached; for
+	 * lt_stats() in api.c.  Negative for a thread that frees what others
+	 * allocated: only the sum over threads means live bytes. */
+	int64_t live, live_peak;
 };
 
 struct lt_buf {

@@ -226,6 +226,8 @@ void lt_writer_add_retired(const struct lt_counts *c)
 	retired.lost_allocs += c->lost_allocs;
 	retired.lost_frees += c->lost_frees;
 	retired.lost_bytes += c->lost_bytes;
+	retired.live += c->live;
+	retired.live_peak += c->live_peak;
 	atomic_flag_clear_explicit(&retired_lock, memory_order_release);
 }
 
@@ -264,6 +266,8 @@ void lt_writer_sum(struct lt_counts *out)
 		out->lost_allocs += b->counts.lost_allocs;
 		out->lost_frees += b->counts.lost_frees;
 		out->lost_bytes += b->counts.lost_bytes;
+		out->live += b->counts.live;
+		out->live_peak += b->counts.live_peak;
 	}
 }
 
