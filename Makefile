@@ -6,6 +6,7 @@
 #   make V=1        show full commands
 # User CFLAGS/LDFLAGS/CPPFLAGS are added to ours, never replaced.
 
+VERSION  := 0.1
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBDIR   ?= $(PREFIX)/lib
@@ -126,6 +127,12 @@ programs: all
 
 test: all unit integration check-exports shim-tests fuzz-replay faults programs
 
+# Budgets, diff, JUnit, the in-process API, install and the cmocka example.
+.PHONY: check-tests
+check-tests: all
+	$(Q)bash tests/integration/check.sh $(BUILD)
+test: check-tests
+
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so
 
@@ -143,6 +150,11 @@ install: all
 	install -m 0755 $(BUILD)/libtrace $(DESTDIR)$(BINDIR)/libtrace
 	install -m 0755 $(BUILD)/libtrace.so $(DESTDIR)$(LIBDIR)/libtrace.so
 	install -m 0644 include/libtrace/*.h $(DESTDIR)$(INCDIR)/libtrace/
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' tools/libtrace.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libtrace.pc
 
 clean:
 	rm -rf $(BUILD)
