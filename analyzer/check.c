@@ -662,7 +662,9 @@ static int evaluate(const struct group *g, const struct lt_limit *l,
 		o->actual = 0;
 	if (o->culprits.oom)
 		return lt_err_set(err, "out of memory");
-	qsort(o->culprits.v, o->culprits.n, sizeof(*o->culprits.v), cmp_culprit);
+	if (o->culprits.n)
+		qsort(o->culprits.v, o->culprits.n, sizeof(*o->culprits.v),
+		      cmp_culprit);
 	o->actual = o->estimated ? (double)(uint64_t)(o->actual + 0.5) : o->actual;
 	o->failed = o->actual > (double)l->value;
 	return 0;

@@ -226,7 +226,8 @@ int lt_diff_build(const struct lt_side *old, const struct lt_side *new,
 	lt_side_totals(old, &d->old_totals);
 	lt_side_totals(new, &d->new_totals);
 	d->sampled = old->sampled || new->sampled;
-	qsort(v, n, sizeof(*v), cmp_entry);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entry);
 	d->sites = calloc(n ? n : 1, sizeof(*d->sites));
 	if (!d->sites)
 		goto oom;
