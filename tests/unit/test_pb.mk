@@ -1,0 +1,1 @@
+$(BUILD)/tests/test_pb: $(BUILD)/analyzer/pb.o $(BUILD)/analyzer/series.o
