@@ -114,8 +114,11 @@ static long intern_frame(struct lt_export *x, const char *name,
 	struct frame_key *k;
 	size_t nlen = strlen(name), flen = file ? strlen(file) : 0;
 	size_t klen = nlen + 1 + flen;
-	/* One block: the key "name\x1ffile", then name and file alone. */
-	char *key = malloc(2 * (klen + 1));
+	char probe[512];
+	/* One block: the key "name\x1ffile", then name and file alone.  A
+	 * short key is looked up from the stack: most lookups find it. */
+	char *key = 2 * (klen + 1) <= sizeof(probe) ? probe :
+		    malloc(2 * (klen + 1));
 
 	if (!key)
 		return -1;
@@ -125,8 +128,15 @@ static long intern_frame(struct lt_export *x, const char *name,
 	key[klen] = '\0';
 	HASH_FIND(hh, p->by_key, key, klen, k);
 	if (k) {
-		free(key);
+		if (key != probe)
+			free(key);
 		return k->id;
+	}
+	if (key == probe) {
+		key = malloc(2 * (klen + 1));
+		if (!key)
+			return -1;
+		memcpy(key, probe, klen + 1);
 	}
 	if (x->nframes == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 256;

@@ -119,7 +119,8 @@ int lt_export_chrome(FILE *out, struct lt_export *x,
 			counter(out, pid, "heap", peak_us, "bytes", se->peak);
 			peak_done = true;
 		}
-		counter(out, pid, "heap", us, "bytes", se->b[i].last);
+		counter(out, pid, "heap", us, "bytes",
+			se->b[i].last > 0 ? se->b[i].last : 0);
 	}
 	if (se->peak > 0)
 		fprintf(out, ",\n{\"name\": \"heap peak\", \"ph\": \"i\", "

@@ -28,6 +28,12 @@ void lt_export_json_totals(FILE *out, const struct lt_export *x)
 		t->threads_leaked, t->threads_running_at_exit, t->peak_threads);
 }
 
+/* An estimate summed up and down can end a hair below zero. */
+static double bytes_shown(double b)
+{
+	return b > 0 ? b : 0;
+}
+
 void lt_export_json_heap(FILE *out, const struct lt_export *x)
 {
 	const struct lt_series *s = x->series;
@@ -42,13 +48,16 @@ void lt_export_json_heap(FILE *out, const struct lt_export *x)
 			lt_export_seconds(x, lt_series_ticks(s, i)));
 	fprintf(out, "],\n   \"lo\": [");
 	for (size_t i = 0; i < s->n; i++)
-		fprintf(out, "%s%.0f", i ? "," : "", s->b[i].lo);
+		fprintf(out, "%s%.0f", i ? "," : "",
+			bytes_shown(s->b[i].lo));
 	fprintf(out, "],\n   \"hi\": [");
 	for (size_t i = 0; i < s->n; i++)
-		fprintf(out, "%s%.0f", i ? "," : "", s->b[i].hi);
+		fprintf(out, "%s%.0f", i ? "," : "",
+			bytes_shown(s->b[i].hi));
 	fprintf(out, "],\n   \"last\": [");
 	for (size_t i = 0; i < s->n; i++)
-		fprintf(out, "%s%.0f", i ? "," : "", s->b[i].last);
+		fprintf(out, "%s%.0f", i ? "," : "",
+			bytes_shown(s->b[i].last));
 	fprintf(out, "]}");
 }
 

@@ -154,9 +154,8 @@ void lt_series_observe(void *ctx, uint64_t ticks, const struct lt_site *site,
 	e->pub.live_blocks += w * delta;
 
 	b = bucket_at(s, ticks);
+	/* Summed as the model sums it, so the peak is the report's peak. */
 	s->live += bytes;
-	if (s->live < 0.5 && s->live > -0.5)
-		s->live = 0;    /* estimates: keep rounding dust from showing */
 	if (s->live < b->lo)
 		b->lo = s->live;
 	if (s->live > b->hi)
