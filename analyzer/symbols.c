@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* libstdc++'s demangler (extern "C"); the analyzer links -lstdc++. */
@@ -232,11 +233,21 @@ void lt_sym_free(struct lt_symbolizer *sym)
  * about) as soon as the module is added; debug info waits for first use. */
 static void check_file(struct lt_symbolizer *sym, struct elf_file *f)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	/* The path comes from the dump, which is untrusted: never block
+	 * opening it (a FIFO, a terminal) and read only regular files. */
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
 	if (fd < 0) {
 		f->state = FILE_MISSING;
 		warn(sym, "%s: cannot open (%s); frames shown as offsets",
 		     f->path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		f->state = FILE_NOT_ELF;
+		warn(sym, "%s: not a regular file; frames shown as offsets",
+		     f->path);
+		close(fd);
 		return;
 	}
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
