@@ -98,9 +98,12 @@ $(FUZZ_REPLAY): $(BUILD)/tests/fuzz_replay_%: tests/fuzz/replay.c $(ANA_LIB_OBJ)
 	    tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(ANA_LIB_OBJ) \
 	    $(LDFLAGS) $(DW_LIBS) -lz -lstdc++
 
-fuzz-replay: $(FUZZ_REPLAY)
+# Then hostile dumps through the real analyzer: blocking paths, size fields
+# that lie, content that maximizes its state (memory and time bounds).
+fuzz-replay: $(FUZZ_REPLAY) $(BUILD)/libtrace
 	$(Q)for c in $(REPLAY_CORPORA); do \
 	    $(BUILD)/tests/fuzz_replay_$$c tests/fuzz/corpus/$$c tests/fuzz/regress/$$c || exit 1; \
 	done
+	$(Q)python3 tests/fuzz/hostile.py $(BUILD)/libtrace
 
 -include $(wildcard $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/*/*.d)
