@@ -72,7 +72,8 @@ static int cmp_node(const void *pa, const void *pb)
 
 static void print_node(FILE *out, struct node *n, unsigned depth)
 {
-	qsort(n->kids, n->nkids, sizeof(*n->kids), cmp_node);
+	if (n->nkids)   /* qsort's array may not be NULL, even empty */
+		qsort(n->kids, n->nkids, sizeof(*n->kids), cmp_node);
 	fprintf(out, "%*sn%zu: %" PRIu64 " %s\n", (int)depth, "", n->nkids,
 		n->bytes, n->text);
 	for (size_t i = 0; i < n->nkids; i++)
