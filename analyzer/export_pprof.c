@@ -345,8 +345,12 @@ static void common_fields(struct pprof *p, const char *what)
 
 	lt_pb_int64(&p->body, PROFILE_TIME_NANOS,
 		    (int64_t)d->hdr->start_realtime_ns);
+	double ns = lt_export_duration(x) * 1e9;
+
 	lt_pb_int64(&p->body, PROFILE_DURATION_NANOS,
-		    (int64_t)(lt_export_duration(x) * 1e9));
+		    /* A hostile clock gives any double: converting one beyond
+		     * int64 is undefined. */
+		    ns > 0 && ns < 9.2e18 ? (int64_t)ns : 0);
 	snprintf(note, sizeof(note), "libtrace %s profile of %.*s, pid %u",
 		 what, (int)d->exe_len, d->exe, d->hdr->pid);
 	lt_pb_varint(&p->body, PROFILE_COMMENT, str_index(p, note));
