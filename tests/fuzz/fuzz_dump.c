@@ -1,7 +1,8 @@
 /*
  * libFuzzer target over everything the analyzer does with a dump: the reader
  * (header, chunk index, record checks), the model's replay, every report
- * mode (full text with symbols, JSON, one line) and `threads` (text, JSON).  It asserts what PRODUCT.md
+ * mode (full text with symbols, JSON, one line), `threads` (text, JSON),
+ * `export` in every format, `check` with a budget and a baseline, `diff`.  It asserts what PRODUCT.md
  * promises for any input: no crash, and a rejected dump comes with a message
  * naming the file.  Must never write anywhere but /dev/null.
  *
@@ -17,7 +18,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "budget.h"
+#include "check.h"
+#include "diff.h"
 #include "dump.h"
+#include "export.h"
 #include "model.h"
 #include "report.h"
 #include "symbols.h"
@@ -75,6 +80,39 @@ static int input_file(const uint8_t *data, size_t size, char *path, size_t len)
 	return fd;
 }
 
+/* The commands that open the dump themselves: export in every format
+ * (pprof also of threads), check against a budget with the dump as its own
+ * baseline, diff of the dump with itself. */
+static void path_commands(const char *path)
+{
+	static const char budget_text[] =
+		"max_allocs = 20000\nmax_bytes = 64 MiB\nmax_peak = 8 MiB\n"
+		"max_leaked_bytes = 0\nmax_thread_leaks = 0\nmax_threads = 16\n"
+		"site main max_allocs = 100\nsite \"json_*\" max_bytes = 1 MiB\n"
+		"site leak.c:40 max_allocs = 1\n";
+	static struct lt_budget *budget;
+	const char *dumps[1] = { path };
+	struct lt_err err;
+	size_t failed;
+	bool sampled;
+
+	if (!budget && lt_budget_parse("fuzz.budget", budget_text,
+				       sizeof(budget_text) - 1, &budget, &err) < 0)
+		abort();
+	for (int f = LT_EXPORT_PPROF; f <= LT_EXPORT_HTML; f++) {
+		struct lt_export_opts o = { .format = f, .value = f % LT_VALUE_COUNT };
+		lt_export_path(sink(), path, &o, &sampled, &err);
+	}
+	struct lt_export_opts threads = { .format = LT_EXPORT_PPROF,
+					  .profile = LT_PROFILE_THREADS };
+	lt_export_path(sink(), path, &threads, &sampled, &err);
+	struct lt_check_opts co = { .budget = budget, .baselines = dumps,
+				    .nbaselines = 1, .max_increase = 0.05 };
+	lt_check_paths(sink(), dumps, 1, &co, &failed, &err);
+	struct lt_diff_opts diff = { .json = true };
+	lt_diff_paths(sink(), path, path, &diff, &err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum lt_report_mode modes[] = {
@@ -118,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	lt_dump_close(d);
+	path_commands(path);
 	close(fd);
 	return 0;
 }
