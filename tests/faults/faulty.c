@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -398,6 +399,25 @@ static int mode_signals(void)
 	return 0;
 }
 
+/* ---- set-uid ----------------------------------------------------------------- */
+
+/* Says whether a library whose path holds name is mapped, and allocates. */
+static int mode_maps(const char *name)
+{
+	char line[512];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		found |= strstr(line, name) != NULL;
+	if (f)
+		fclose(f);
+	churn(1000, 2);
+	printf("maps: %s %s, secure-execution %lu\n", name,
+	       found ? "mapped" : "not mapped", getauxval(AT_SECURE));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -424,6 +444,8 @@ int main(int argc, char **argv)
 		return mode_realloc0(arg_n(argc, argv, 1000));
 	if (!strcmp(mode, "signals"))
 		return mode_signals();
+	if (!strcmp(mode, "maps") && argc > 2)
+		return mode_maps(argv[2]);
 	if (!strcmp(mode, "churn")) {
 		churn(arg_n(argc, argv, 1000), 1);
 		printf("churn: checksum %lu\n", checksum);

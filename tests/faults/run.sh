@@ -436,4 +436,86 @@ else
 	skip "static" "no static libc (libc6-dev's libc.a) to link a static program"
 fi
 
+# ---- security: planted symlinks, file mode, set-uid programs ---------------------------
+# A shared directory where someone planted links at the dump's name: the
+# shim must neither write through them nor create their targets.
+d=$TMP/symlink
+mkdir -p "$d/shared" "$d/out"
+chmod 1777 "$d/shared"
+echo precious >"$d/victim"
+ln -s "$d/victim" "$d/shared/dump.lt"
+ln -s "$d/created-by-attacker" "$d/shared/dangling.lt"
+for name in dump dangling; do
+	(umask 000; LD_PRELOAD="$SO" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$d/shared/$name.lt" \
+		"$B/faulty" churn 1000 >"$d/$name.out" 2>"$d/$name.err")
+	st=$?
+	mode=$(stat -c %a "$d/shared/$name.lt.1" 2>/dev/null)
+	if [ "$st" = 0 ] && [ "$(cat "$d/victim")" = precious ] && [ ! -e "$d/created-by-attacker" ] &&
+	   [ -L "$d/shared/$name.lt" ] && [ "$mode" = 600 ] &&
+	   "$LT" report "$d/shared/$name.lt.1" >/dev/null 2>&1; then
+		ok "symlink: a planted $name link is not followed; the dump went to $name.lt.1, mode 0600 under umask 000"
+	else
+		not_ok "symlink: a planted $name link is not followed" \
+			"exit $st, victim '$(cat "$d/victim")', attacker file $( [ -e "$d/created-by-attacker" ] && echo created || echo absent), $name.lt.1 mode '${mode}'; $(oneline "$d/$name.err")"
+	fi
+done
+
+# Set-uid: glibc ignores LD_PRELOAD paths for a secure program; a library
+# in a system directory that is itself set-uid is still loaded, and then
+# the shim's own AT_SECURE check must keep it out of the way.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
+	d=$TMP/setuid
+	mkdir -p "$d/out"
+	chmod 755 "$d" "$B"
+	chmod 1777 "$d/out"
+	cp "$B/faulty" "$d/faulty-suid"
+	cp "$B/faulty" "$d/faulty-plain"
+	chmod 4755 "$d/faulty-suid"
+	chmod 755 "$d/faulty-plain"
+	libdir=$(dirname "$(cc -print-file-name=libc.so.6)")
+	[ -d /usr/lib/x86_64-linux-gnu ] && libdir=/usr/lib/x86_64-linux-gnu
+	SYSLIB=$libdir/libtrace-faulttest-$$.so
+	as_nobody() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+			env LIBTRACE_OUTPUT="$d/out/%e.%p.lt" "$@"
+	}
+	# Through a path: the loader drops it, the program runs untraced.
+	as_nobody LD_PRELOAD="$SO" "$d/faulty-suid" maps "$(basename "$SO")" >"$d/path.out" 2>"$d/path.err"
+	st=$?
+	if [ "$st" = 0 ] && grep -q 'not mapped, secure-execution 1' "$d/path.out" &&
+	   [ -z "$(ls -A "$d/out")" ]; then
+		ok "setuid: LD_PRELOAD by path is dropped by the loader; the program runs untouched, no dump"
+	else
+		not_ok "setuid: LD_PRELOAD by path" "exit $st: $(oneline "$d/path.out") $(oneline "$d/path.err"); dumps: $(ls "$d/out")"
+	fi
+	if cp "$SO" "$SYSLIB" 2>/dev/null && chmod 4755 "$SYSLIB"; then
+		lib=$(basename "$SYSLIB")
+		# Control: the same library traces an ordinary program as nobody.
+		as_nobody LD_PRELOAD="$lib" LIBTRACE_QUIET=1 "$d/faulty-plain" maps "$lib" >"$d/ctl.out" 2>"$d/ctl.err"
+		n=$(ls "$d/out" | wc -l)
+		if grep -q ' mapped, secure-execution 0' "$d/ctl.out" && [ "$n" = 1 ]; then
+			ok "setuid (control): the system-directory copy of the shim traces an ordinary program"
+		else
+			not_ok "setuid (control): the system-directory shim traces an ordinary program" \
+				"$(oneline "$d/ctl.out") $(oneline "$d/ctl.err"); $n dump(s)"
+		fi
+		rm -f "$d/out"/*
+		as_nobody LD_PRELOAD="$lib" "$d/faulty-suid" maps "$lib" >"$d/suid.out" 2>"$d/suid.err"
+		st=$?
+		if [ "$st" = 0 ] && grep -q ' mapped, secure-execution 1' "$d/suid.out" && [ ! -s "$d/suid.err" ] &&
+		   [ -z "$(ls -A "$d/out")" ]; then
+			ok "setuid: the shim, loaded into a set-uid program, does nothing: no dump, no message, same output"
+		else
+			not_ok "setuid: the shim stays out of a set-uid program" \
+				"exit $st: $(oneline "$d/suid.out") stderr: $(oneline "$d/suid.err"); dumps: $(ls "$d/out")"
+		fi
+		rm -f "$SYSLIB"
+		SYSLIB=
+	else
+		skip "setuid (shim's own check)" "cannot place a set-uid test copy of the shim in $libdir"
+	fi
+else
+	skip "setuid" "needs root, setpriv and the user nobody to run a set-uid copy as another user"
+fi
+
 finish
