@@ -131,7 +131,10 @@ static void snapshot(FILE *out, unsigned *num, double ms, uint64_t bytes,
 
 static uint64_t round_bytes(double b)
 {
-	return b > 0 ? (uint64_t)(b + 0.5) : 0;
+	if (!(b > 0))
+		return 0;
+	/* An estimate may pass 2^64: converting it would be undefined. */
+	return b >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)(b + 0.5);
 }
 
 int lt_export_massif(FILE *out, struct lt_export *x,
