@@ -665,7 +665,10 @@ static int evaluate(const struct group *g, const struct lt_limit *l,
 	if (o->culprits.n)
 		qsort(o->culprits.v, o->culprits.n, sizeof(*o->culprits.v),
 		      cmp_culprit);
-	o->actual = o->estimated ? (double)(uint64_t)(o->actual + 0.5) : o->actual;
+	/* Round an estimate; one past 2^64 (hostile sizes) stays as it is,
+	 * converting it would be undefined. */
+	if (o->estimated && o->actual >= 0 && o->actual < 18446744073709549568.0)
+		o->actual = (double)(uint64_t)(o->actual + 0.5);
 	o->failed = o->actual > (double)l->value;
 	return 0;
 }
