@@ -440,8 +440,10 @@ static int cmp_culprit(const void *pa, const void *pb)
 
 	if (a->value != b->value)
 		return a->value > b->value ? -1 : 1;
-	return (a->site ? (int)a->site->stack_id : -1) -
-	       (b->site ? (int)b->site->stack_id : -1);
+	/* Compared, not subtracted: stack ids span all of uint32_t. */
+	int64_t x = a->site ? (int64_t)a->site->stack_id : -1;
+	int64_t y = b->site ? (int64_t)b->site->stack_id : -1;
+	return x < y ? -1 : x > y;
 }
 
 /* ---- evaluating one limit -------------------------------------------------- */
