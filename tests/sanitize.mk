@@ -46,7 +46,8 @@ ifneq ($(SANITIZE),tsan)
 else
 	@echo "tsan: tests/stress/threads_stress under ThreadSanitizer"
 	$(Q)GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0 LT_GROUND_TRUTH=/dev/null \
-	    timeout 600 $(SAN_STRESS) >/dev/null && echo "ok - threads_stress: no data race" || \
-	    { echo "not ok - threads_stress under ThreadSanitizer"; exit 1; }
+	    timeout 600 $(SAN_STRESS) >/dev/null && \
+	    printf 'ok - threads_stress: no data race\n1 passed, 0 failed\n' || \
+	    { printf 'not ok - threads_stress under ThreadSanitizer\n0 passed, 1 failed\n'; exit 1; }
 endif
 endif
