@@ -161,15 +161,35 @@ void lt_buf_flush(struct lt_buf *b, bool owner)
 	consumer_unlock(b);
 }
 
+/* Write out what b has committed if its flag is free right now; never
+ * waits and never rewinds (its owner does that). */
+static void flush_if_free(struct lt_buf *b)
+{
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&b->consumer, &expected, 1,
+			memory_order_acquire, memory_order_relaxed))
+		return;
+	uint32_t head = atomic_load_explicit(&b->head, memory_order_acquire);
+
+	if (head > b->tail) {
+		write_chunk(b->thread, b->seq++, b->data + b->tail, head - b->tail);
+		b->tail = head;
+	}
+	consumer_unlock(b);
+}
+
 void lt_writer_flush_all(void)
 {
 	/* A caller interrupted inside its own recording (a signal handler) may
-	 * hold its own buffer's flag, or be halfway through filling it: that
-	 * buffer is left alone, never waited for. */
+	 * hold its own buffer's flag: that buffer is written only if its flag
+	 * is free at once, never waited for.  What it committed is whole. */
 	struct lt_buf *mine = lt_self.guard ? lt_self.buf : NULL;
 
 	for (struct lt_buf *b = atomic_load(&all_bufs); b; b = b->next_all) {
-		if (b != mine && atomic_load(&b->owned))
+		if (b == mine)
+			flush_if_free(b);
+		else if (atomic_load(&b->owned))
 			lt_buf_flush(b, false);
 	}
 }
