@@ -10,6 +10,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -399,6 +400,38 @@ static int mode_signals(void)
 	return 0;
 }
 
+/* ---- a daemon that closes every descriptor ---------------------------------- */
+
+/* Closes every descriptor but stdio, as daemons do, then opens 600 files
+ * (so one lands on the number the dump had), allocates, writes each file
+ * and reads it back: none may hold anything but its own line. */
+static int mode_closeall(const char *dir)
+{
+	enum { NFILES = 600 };
+	static int fds[NFILES];
+	char path[4096], buf[64];
+	unsigned intact = 0;
+
+	for (int fd = 3; fd < 4096; fd++)
+		close(fd);
+	for (int i = 0; i < NFILES; i++) {
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	}
+	churn(20000, 6);
+	for (int i = 0; i < NFILES; i++) {
+		int n = snprintf(buf, sizeof(buf), "file %d\n", i);
+		if (fds[i] < 0 || write(fds[i], buf, (size_t)n) != n)
+			continue;
+		char back[64] = "";
+		if (pread(fds[i], back, sizeof(back) - 1, 0) == n && !memcmp(back, buf, (size_t)n))
+			intact++;
+		close(fds[i]);
+	}
+	printf("closeall: %u of %d files hold exactly their own line\n", intact, NFILES);
+	return 0;
+}
+
 /* ---- set-uid ----------------------------------------------------------------- */
 
 /* Says whether a library whose path holds name is mapped, and allocates. */
@@ -444,6 +477,8 @@ int main(int argc, char **argv)
 		return mode_realloc0(arg_n(argc, argv, 1000));
 	if (!strcmp(mode, "signals"))
 		return mode_signals();
+	if (!strcmp(mode, "closeall") && argc > 2)
+		return mode_closeall(argv[2]);
 	if (!strcmp(mode, "maps") && argc > 2)
 		return mode_maps(argv[2]);
 	if (!strcmp(mode, "churn")) {
