@@ -347,18 +347,77 @@ static int scan(struct lt_threads *x)
 	return 0;
 }
 
-struct site_key {
-	uint32_t stack_id;
-	uint32_t pad;
-	uint64_t start_routine;
-};
-
+/*
+ * A site is keyed by what a reader sees: the start routine's name and the
+ * creating stack as source lines.  Keying by stack id would split one
+ * source line in two when the compiler unrolled the loop around it.
+ */
 struct site_entry {
-	struct site_key key;
+	char *key;
 	struct lt_tsite site;
 	size_t cap;
 	UT_hash_handle hh;
 };
+
+/* The model's site (stack) of an id, or NULL: x->stacks is sorted. */
+static const struct lt_site *stack_of(const struct lt_threads *x, uint32_t id)
+{
+	size_t lo = 0, hi = x->nstacks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t v = x->stacks[mid]->stack_id;
+		if (v == id)
+			return x->stacks[mid]->frames ? x->stacks[mid] : NULL;
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int cmp_stack_id(const void *pa, const void *pb)
+{
+	const struct lt_site *a = *(const struct lt_site *const *)pa;
+	const struct lt_site *b = *(const struct lt_site *const *)pb;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
+
+/* "start routine\nframe\nframe..." for thread t, malloc'd; NULL when
+ * out of memory. */
+static char *site_key(struct lt_threads *x, const struct lt_thread *t)
+{
+	const struct lt_site *st = t->created ? stack_of(x, t->create_stack) :
+				   NULL;
+	char buf[1024], *key = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&key, &len);
+	struct sframes fs;
+
+	if (!f)
+		return NULL;
+	/* A function has one address: no need to name it here. */
+	if (t->created)
+		fprintf(f, "0x%" PRIx64, t->start_routine);
+	else
+		fprintf(f, "?");
+	if (t->created && !st)
+		fprintf(f, "\nstack %u", t->create_stack);
+	if (st && collect(x->sym, st->frames, st->nframes, false,
+			  t->create_ticks, FOLD_CREATE, SIZE_MAX, &fs) == 0) {
+		for (size_t i = 0; i < fs.n; i++)
+			fprintf(f, "\n%s+%d", lt_sym_format(&fs.v[i].f, buf,
+							    sizeof(buf)),
+				fs.v[i].f.inlined);
+		free(fs.v);
+	}
+	if (fclose(f) != 0) {
+		free(key);
+		return NULL;
+	}
+	return key;
+}
 
 static bool matches_any(const char *name, const char **pats, size_t n)
 {
@@ -491,27 +550,35 @@ static int group_sites(struct lt_threads *x, const struct lt_threads_opts *o)
 	for (size_t i = 0; i < x->nthreads; i++) {
 		struct lt_tinfo *ti = &x->threads[i];
 		const struct lt_thread *t = ti->t;
-		struct site_key k = { 0 };
 		struct lt_tsite *s;
+		char *key;
 
 		ti->state = state_of(t);
 		if (t->is_main)
 			continue;
-		if (t->created) {
-			k.stack_id = t->create_stack;
-			k.start_routine = t->start_routine;
-		}
-		HASH_FIND(hh, table, &k, sizeof(k), e);
-		if (!e) {
+		key = site_key(x, t);
+		if (!key)
+			goto out;
+		HASH_FIND(hh, table, key, strlen(key), e);
+		if (e) {
+			free(key);
+		} else {
 			e = calloc(1, sizeof(*e));
-			if (!e)
+			if (!e) {
+				free(key);
 				goto out;
-			e->key = k;
-			e->site.stack_id = k.stack_id;
-			e->site.start_routine = k.start_routine;
+			}
+			e->key = key;
+			if (t->created) {
+				e->site.stack_id = t->create_stack;
+				e->site.start_routine = t->start_routine;
+			}
 			e->site.first_ticks = t->created ? t->create_ticks :
 						t->start_ticks;
-			if (LT_HASH_ADD(table, key, sizeof(k), e) < 0) {
+			lt_hash_oom = false;
+			HASH_ADD_KEYPTR(hh, table, e->key, strlen(e->key), e);
+			if (lt_hash_oom) {
+				free(e->key);
 				free(e);
 				goto out;
 			}
@@ -580,6 +647,7 @@ out:
 	HASH_ITER(hh, table, e, tmp) {
 		HASH_DEL(table, e);
 		free(e->site.threads);
+		free(e->key);
 		free(e);
 	}
 	return rc;
@@ -608,6 +676,12 @@ int lt_threads_build(const struct lt_model *m, const struct lt_threads_opts *o,
 	x->nthreads = m->nthreads;
 	for (size_t i = 0; i < m->nthreads; i++)
 		x->threads[i].t = m->threads[i];
+	x->stacks = malloc((m->nsites + 1) * sizeof(*x->stacks));
+	if (!x->stacks)
+		goto oom;
+	memcpy(x->stacks, m->sites, m->nsites * sizeof(*x->stacks));
+	x->nstacks = m->nsites;
+	qsort(x->stacks, x->nstacks, sizeof(*x->stacks), cmp_stack_id);
 	if (scan(x) < 0 || group_sites(x, o) < 0)
 		goto oom;
 	if (x->nsnaps)   /* qsort's array may not be NULL, even empty */
@@ -632,6 +706,7 @@ void lt_threads_free(struct lt_threads *x)
 	free(x->sites);
 	free(x->snaps);
 	free(x->threads);
+	free(x->stacks);
 	lt_sym_free(x->sym);
 	free(x);
 }
@@ -859,10 +934,14 @@ static void print_thread_ref(FILE *out, struct lt_threads *x, size_t i,
 			state_word(ti->state));
 }
 
+/* "worker_main from start_pool (pool.c:80)": the start routine and the
+ * innermost frame that created the site's threads. */
 static void site_title(struct lt_threads *x, const struct lt_tsite *s,
 		       char *buf, size_t len)
 {
-	char fn[256];
+	const struct lt_site *st = stack_of(x, s->stack_id);
+	char fn[256], where[512] = "";
+	struct sframes fs;
 
 	if (!s->start_routine) {
 		snprintf(buf, len, "unknown start routine (created before "
@@ -870,20 +949,24 @@ static void site_title(struct lt_threads *x, const struct lt_tsite *s,
 		return;
 	}
 	function_at(x->sym, s->start_routine, s->first_ticks, fn, sizeof(fn));
-	snprintf(buf, len, "%s", fn[0] ? fn : "?");
+	if (st && collect(x->sym, st->frames, st->nframes, false,
+			  s->first_ticks, FOLD_CREATE, 1, &fs) == 0) {
+		if (fs.n)
+			frame_text(&fs.v[0].f, where, sizeof(where));
+		free(fs.v);
+	}
+	snprintf(buf, len, "%s%s%s", fn[0] ? fn : "?", where[0] ? " from " : "",
+		 where);
 }
 
 static void print_create_stack(FILE *out, struct lt_threads *x,
 			       const struct lt_tsite *s, unsigned max)
 {
-	const struct lt_site *site = NULL;
+	const struct lt_site *site = stack_of(x, s->stack_id);
 	struct sframes fs;
 	char buf[1024];
 
-	for (size_t i = 0; i < x->model->nsites && !site; i++)
-		if (x->model->sites[i]->stack_id == s->stack_id)
-			site = x->model->sites[i];
-	if (s->stack_id == LT_STACK_NONE || !site || !site->frames) {
+	if (s->stack_id == LT_STACK_NONE || !site) {
 		fprintf(out, "        created at  (%s)\n",
 			s->stack_id == LT_STACK_NONE ? "no stack recorded" :
 			"stack not in the dump");
@@ -908,7 +991,8 @@ static void print_site(FILE *out, struct lt_threads *x,
 {
 	const struct lt_model *m = x->model;
 	const char *est = x->sampled ? "~" : "";
-	char title[256], a[LT_FMT_BUF], b[LT_FMT_BUF], c[LT_FMT_BUF];
+	char title[1024], a[LT_FMT_BUF], b[LT_FMT_BUF], c[LT_FMT_BUF];
+	char e[LT_FMT_BUF];
 	size_t shown = 0;
 
 	site_title(x, s, title, sizeof(title));
@@ -921,7 +1005,7 @@ static void print_site(FILE *out, struct lt_threads *x,
 	fprintf(out, "        %s joined, %s detached, %s leaked, %s running "
 		"at exit", lt_fmt_count(a, s->joined),
 		lt_fmt_count(b, s->detached), lt_fmt_count(c, s->leaked),
-		lt_fmt_count(title, s->running_at_exit));
+		lt_fmt_count(e, s->running_at_exit));
 	if (s->detached_running)
 		fprintf(out, " (+%s detached still running)",
 			lt_fmt_count(a, s->detached_running));
@@ -1014,7 +1098,7 @@ static int print_snapshot(FILE *out, struct lt_threads *x,
 static void print_findings(FILE *out, struct lt_threads *x)
 {
 	const struct lt_model *m = x->model;
-	char title[256], a[LT_FMT_BUF], b[LT_FMT_BUF];
+	char title[1024], a[LT_FMT_BUF], b[LT_FMT_BUF];
 	const char *upto = m->dump->truncated ? " (where the dump ends)" : "";
 
 	if (!x->fanout_sites && !x->leaked && !x->running_at_exit) {
@@ -1054,6 +1138,7 @@ static void print_text(FILE *out, struct lt_threads *x,
 	const struct lt_dump *d = m->dump;
 	const struct lt_totals *t = &m->totals;
 	char a[LT_FMT_BUF], b[LT_FMT_BUF], c[LT_FMT_BUF], e[LT_FMT_BUF];
+	const char *w;
 	size_t i = 0;
 
 	fprintf(out, "libtrace threads: %s\n  program     ", d->path);
@@ -1102,6 +1187,15 @@ static void print_text(FILE *out, struct lt_threads *x,
 	for (size_t k = 0; k < x->nsnaps; k++)
 		if (print_snapshot(out, x, &x->snaps[k], o) < 0)
 			return;
+	w = lt_sym_warnings(x->sym);
+	if (*w) {
+		fprintf(out, "\nSymbol notes:\n");
+		for (const char *p = w; *p;) {
+			size_t n = strcspn(p, "\n");
+			fprintf(out, "  %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+	}
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -1151,7 +1245,7 @@ static void json_seconds(FILE *out, const struct lt_model *m, uint64_t ticks)
 
 static void json_site(FILE *out, struct lt_threads *x, const struct lt_tsite *s)
 {
-	const struct lt_site *site = NULL;
+	const struct lt_site *site = stack_of(x, s->stack_id);
 	struct sframes fs;
 	char fn[256];
 
@@ -1164,10 +1258,7 @@ static void json_site(FILE *out, struct lt_threads *x, const struct lt_tsite *s)
 	else
 		fprintf(out, "null");
 	fprintf(out, "}, \"created_at\": ");
-	for (size_t i = 0; i < x->model->nsites && !site; i++)
-		if (x->model->sites[i]->stack_id == s->stack_id)
-			site = x->model->sites[i];
-	if (s->stack_id != LT_STACK_NONE && site && site->frames &&
+	if (s->stack_id != LT_STACK_NONE && site &&
 	    collect(x->sym, site->frames, site->nframes, false, s->first_ticks,
 		    FOLD_CREATE, SIZE_MAX, &fs) == 0) {
 		json_frames(out, &fs);

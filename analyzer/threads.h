@@ -39,11 +39,13 @@ enum lt_tstate {
 	LT_TS_RUNNING,              /* not detached, no exit: running at exit */
 };
 
-/* One creation site: threads made by one creating stack and one start
- * routine.  Counts include ignored threads except where said. */
+/* One creation site: threads made by one start routine from one creating
+ * stack, as source lines.  Counts include ignored threads except where
+ * said. */
 struct lt_tsite {
 	unsigned number;            /* 1-based, in the order sites are shown */
-	uint32_t stack_id;          /* creating stack; LT_STACK_NONE: unknown */
+	uint32_t stack_id;          /* creating stack (of its first thread);
+				     * LT_STACK_NONE: unknown */
 	uint64_t start_routine;     /* 0: unknown */
 	uint64_t first_ticks;       /* first creation: picks the module map */
 	uint64_t created, joined, detached, cancelled;
@@ -84,6 +86,8 @@ struct lt_threads {
 	bool fanout_default;        /* the limit came from the CPU count */
 	long cpus;                  /* online CPUs, for the default */
 	struct lt_tinfo *threads;   /* parallel to model->threads */
+	const struct lt_site **stacks;   /* model->sites by stack id */
+	size_t nstacks;
 	size_t nthreads;
 	struct lt_tsite **sites;    /* problems first, then by threads made */
 	size_t nsites;
