@@ -141,6 +141,12 @@ check-tests: all
 	$(Q)bash tests/integration/check.sh $(BUILD)
 test: check-tests
 
+# libtrace threads: samples' own answers per site, ThreadSanitizer, snapshots.
+.PHONY: threads-tests
+threads-tests: all
+	$(Q)bash tests/integration/threads.sh $(BUILD)
+test: threads-tests
+
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so
 
