@@ -15,6 +15,8 @@ fi
 pkgs="$pkgs clang libclang-rt-14-dev python3 sqlite3 git xz-utils redis-server redis-tools"
 # The JUnit reader `libtrace check --junit` is tested with (tests/integration/check.sh).
 pkgs="$pkgs python3-junitparser"
+# ThreadSanitizer's runtime: the oracle for leaked threads (tests/integration/threads.sh).
+pkgs="$pkgs libtsan2"
 
 missing=""
 for p in $pkgs; do
