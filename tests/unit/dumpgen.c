@@ -194,6 +194,48 @@ void lt_gen_thread_create(struct lt_gen *g, uint32_t stack, uint64_t ticks,
 	g->counts.threads_created++;
 }
 
+void lt_gen_thread_create_fn(struct lt_gen *g, uint32_t stack, uint64_t ticks,
+			     uint32_t child, uint32_t flags,
+			     uint64_t start_routine)
+{
+	lt_gen_thread_create(g, stack, ticks, child, flags);
+	((struct lt_rec_thread_create *)(g->buf + g->len) - 1)->start_routine =
+		start_routine;
+}
+
+void lt_gen_thread_name(struct lt_gen *g, uint64_t ticks, uint64_t target,
+			const char *name)
+{
+	struct lt_rec_thread_name *r = rec(g, LT_REC_THREAD_NAME, 0, 0,
+					   sizeof(*r));
+	r->ticks = ticks;
+	r->target = target;
+	memset(r->name, 0, sizeof(r->name));
+	strncpy(r->name, name, sizeof(r->name) - 1);
+}
+
+void lt_gen_snapshot(struct lt_gen *g, uint64_t ticks, uint32_t number)
+{
+	struct lt_rec_snapshot *r = rec(g, LT_REC_SNAPSHOT, 0, number,
+					sizeof(*r));
+	r->ticks = ticks;
+}
+
+void lt_gen_thread_stack(struct lt_gen *g, uint64_t ticks, uint32_t thread,
+			 uint32_t snapshot, uint8_t status,
+			 const uint64_t *frames, unsigned n)
+{
+	struct lt_rec_thread_stack *r = rec(g, LT_REC_THREAD_STACK, status, 0,
+					    sizeof(*r) + 8 * (size_t)n);
+	r->ticks = ticks;
+	r->thread = thread;
+	r->snapshot = snapshot;
+	r->tid = 5000 + thread;
+	r->reserved = 0;
+	if (n)
+		memcpy(r->frames, frames, 8 * (size_t)n);
+}
+
 void lt_gen_thread_start(struct lt_gen *g, uint64_t ticks, uint64_t pthread)
 {
 	struct lt_rec_thread_start *r = rec(g, LT_REC_THREAD_START, 0, 4712,

@@ -43,7 +43,19 @@ void lt_gen_module(struct lt_gen *g, uint64_t ticks, const char *path,
 		   uint64_t bias, uint64_t lo, uint64_t hi, int main_exe);
 void lt_gen_thread_create(struct lt_gen *g, uint32_t stack, uint64_t ticks,
 			  uint32_t child, uint32_t flags);
+/* The same with the start routine's address (the one above says 0x401000). */
+void lt_gen_thread_create_fn(struct lt_gen *g, uint32_t stack, uint64_t ticks,
+			     uint32_t child, uint32_t flags,
+			     uint64_t start_routine);
 void lt_gen_thread_start(struct lt_gen *g, uint64_t ticks, uint64_t pthread);
+/* target 0: the thread whose chunk is open. */
+void lt_gen_thread_name(struct lt_gen *g, uint64_t ticks, uint64_t target,
+			const char *name);
+void lt_gen_snapshot(struct lt_gen *g, uint64_t ticks, uint32_t number);
+/* A live stack (goes in thread 0's chunk); tid is 5000 + thread. */
+void lt_gen_thread_stack(struct lt_gen *g, uint64_t ticks, uint32_t thread,
+			 uint32_t snapshot, uint8_t status,
+			 const uint64_t *frames, unsigned n);
 void lt_gen_thread_exit(struct lt_gen *g, uint64_t ticks);
 /* type: LT_REC_THREAD_JOIN, _DETACH or _CANCEL */
 void lt_gen_thread_op(struct lt_gen *g, enum lt_rec_type type, uint64_t ticks,
