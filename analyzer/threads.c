@@ -58,13 +58,21 @@ static bool is_shim_frame(const struct lt_sym_frame *f)
 
 /* The C library, the dynamic linker and the C++ runtime: the program
  * called into them, and the call it made is what it waits in. */
-static bool is_system_frame(const struct lt_sym_frame *f)
+static bool is_system_module(const struct lt_sym_frame *f)
 {
 	static const char *const sys[] = {
 		"libc.so", "libc-2.", "ld-linux", "ld-2.", "libpthread.so",
 		"libpthread-", "libstdc++.so", "libc++.so", "libc++abi.so",
 	};
 	return module_is(f, sys, sizeof(sys) / sizeof(sys[0]));
+}
+
+/* A system library's frame, or one of its header templates inlined into
+ * the program (std::thread's constructor, condition_variable::wait). */
+static bool is_system_frame(const struct lt_sym_frame *f)
+{
+	return is_system_module(f) ||
+	       (f->file && strncmp(f->file, "/usr/include/", 13) == 0);
 }
 
 /* Frames at the bottom of every thread: process and thread start-up. */
@@ -131,12 +139,34 @@ static int collect(struct lt_symbolizer *sym, const uint64_t *frames,
 		}
 	}
 done:
+	/* Below the program's last own frame: thread start-up machinery
+	 * (std::thread's _M_run, execute_native_thread_routine). */
+	for (size_t i = fs->n; i-- > 0;)
+		if (!is_system_frame(&fs->v[i].f)) {
+			fs->folded += fs->n - (i + 1);
+			fs->n = i + 1;
+			break;
+		}
 	while (lead < fs->n && is_system_frame(&fs->v[lead].f))
 		lead++;
-	if (how == FOLD_CREATE)
+	if (how == FOLD_CREATE) {
 		drop = lead < fs->n ? lead : 0;
-	else
-		drop = lead > 1 ? lead - 1 : 0;
+	} else {
+		/* The outermost library call of the run, not a header
+		 * template around it: pthread_cond_wait, not wait<...>. */
+		size_t keep = lead ? lead - 1 : 0;
+		for (size_t i = lead; i-- > 0;)
+			if (is_system_module(&fs->v[i].f)) {
+				keep = i;
+				break;
+			}
+		if (lead > 1) {
+			fs->v[lead - 1] = fs->v[keep];
+			drop = lead - 1;
+		} else {
+			drop = 0;
+		}
+	}
 	if (drop) {
 		memmove(fs->v, fs->v + drop, (fs->n - drop) * sizeof(*fs->v));
 		fs->n -= drop;
@@ -158,7 +188,7 @@ static void clean_name(const struct lt_sym_frame *f, char *buf, size_t len)
 	const char *s = f->function;
 	size_t n;
 
-	if (is_system_frame(f)) {
+	if (is_system_module(f)) {
 		if (!strncmp(s, "__GI_", 5))
 			s += 5;
 		if (!strncmp(s, "__libc_", 7) && s[7])
@@ -934,6 +964,24 @@ static void print_thread_ref(FILE *out, struct lt_threads *x, size_t i,
 			state_word(ti->state));
 }
 
+/* The start routine as a reader knows it: a library's own trampoline
+ * (std::thread starts every thread in libstdc++) says whose it is. */
+static void start_name(struct lt_threads *x, const struct lt_tsite *s,
+		       char *buf, size_t len)
+{
+	struct lt_sym_frame tmp[32];
+	int k = lt_sym_resolve(x->sym, s->start_routine, false, s->first_ticks,
+			       tmp, 32);
+
+	if (k > 0 && is_system_module(&tmp[k - 1])) {
+		const char *mod = base_name(tmp[k - 1].module);
+		snprintf(buf, len, "%s", !strncmp(mod, "libstdc++", 9) ?
+			 "std::thread" : mod);
+		return;
+	}
+	function_at(x->sym, s->start_routine, s->first_ticks, buf, len);
+}
+
 /* "worker_main from start_pool (pool.c:80)": the start routine and the
  * innermost frame that created the site's threads. */
 static void site_title(struct lt_threads *x, const struct lt_tsite *s,
@@ -948,7 +996,7 @@ static void site_title(struct lt_threads *x, const struct lt_tsite *s,
 			 "tracing, or not through pthread_create)");
 		return;
 	}
-	function_at(x->sym, s->start_routine, s->first_ticks, fn, sizeof(fn));
+	start_name(x, s, fn, sizeof(fn));
 	if (st && collect(x->sym, st->frames, st->nframes, false,
 			  s->first_ticks, FOLD_CREATE, 1, &fs) == 0) {
 		if (fs.n)
