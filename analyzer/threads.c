@@ -478,12 +478,17 @@ static bool top_ignored(struct lt_threads *x, const struct lt_tinfo *ti,
 				       tmp, 32);
 		bool own = false;
 		for (int j = 0; j < k && !hit; j++) {
-			if (is_shim_frame(&tmp[j]) || !tmp[j].function)
+			if (is_shim_frame(&tmp[j]))
 				continue;
-			clean_name(&tmp[j], name, sizeof(name));
+			/* Unsymbolized code matches as "module+0x1f64c". */
+			if (tmp[j].function)
+				clean_name(&tmp[j], name, sizeof(name));
+			else
+				lt_sym_format(&tmp[j], name, sizeof(name));
 			hit = matches_any(name, o->ignore_top, o->nignore_top) ||
-			      matches_any(tmp[j].function, o->ignore_top,
-					  o->nignore_top);
+			      (tmp[j].function &&
+			       matches_any(tmp[j].function, o->ignore_top,
+					   o->nignore_top));
 			own = !is_system_frame(&tmp[j]);
 			if (own)
 				break;
@@ -1146,7 +1151,7 @@ static int print_snapshot(FILE *out, struct lt_threads *x,
 static void print_findings(FILE *out, struct lt_threads *x)
 {
 	const struct lt_model *m = x->model;
-	char title[1024], a[LT_FMT_BUF], b[LT_FMT_BUF];
+	char title[1024], a[LT_FMT_BUF], b[LT_FMT_BUF], c[LT_FMT_BUF];
 	const char *upto = m->dump->truncated ? " (where the dump ends)" : "";
 
 	if (!x->fanout_sites && !x->leaked && !x->running_at_exit) {
@@ -1161,11 +1166,11 @@ static void print_findings(FILE *out, struct lt_threads *x)
 		if (s->fanout)
 			fprintf(out, "  unbounded fan-out: %s threads of %s "
 				"(site #%u) alive at once at %s, over the "
-				"limit of %" PRIu64 "\n",
+				"limit of %" PRIu64 " (%s created in all)\n",
 				lt_fmt_count(a, s->peak), title, s->number,
 				lt_fmt_duration(b, lt_model_seconds(m,
 						s->peak_ticks)),
-				x->fanout_limit);
+				x->fanout_limit, lt_fmt_count(c, s->created));
 		if (s->leaked)
 			fprintf(out, "  leaked: %s thread%s of %s (site #%u) "
 				"finished, never joined, not detached\n",
