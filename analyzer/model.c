@@ -441,8 +441,11 @@ static void thread_alive(struct lt_model *m, struct thread_entry *t)
 		m->decoded.peak_threads = p->alive_threads;
 }
 
-static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
-		    uint64_t ticks, uint64_t ptr, uint64_t size, bool realloc_fn)
+/* Returns the site credited, NULL when out of memory. */
+static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
+				     uint32_t stack, uint64_t ticks,
+				     uint64_t ptr, uint64_t size,
+				     bool realloc_fn)
 {
 	struct lt_model_priv *p = m->priv;
 	struct site_entry *s;
@@ -456,7 +459,7 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 		m->decoded.reallocs++;
 	s = get_site(m, stack, ticks);
 	if (!s)
-		return;
+		return NULL;
 	/* A site made by its STACK record has no time yet: the first
 	 * allocation's picks the module map its frames resolve against. */
 	if (s->site.calls == 0)
@@ -478,7 +481,7 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 	};
 	if (ptr == 0) {
 		m->anomalies.null_pointers++;
-		return;
+		return &s->site;
 	}
 	old = live_find(&p->live, ptr);
 	if (old) {
@@ -495,7 +498,7 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 	}
 	if (live_insert(&p->live, &b) < 0) {
 		p->oom = true;
-		return;
+		return &s->site;
 	}
 	p->live_bytes += size;
 	p->live_est += w * (double)size;
@@ -507,6 +510,7 @@ static void acquire(struct lt_model *m, struct thread_entry *t, uint32_t stack,
 	}
 	if (p->live_est > p->peak_est)
 		p->peak_est = p->live_est;
+	return &s->site;
 }
 
 static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
@@ -560,15 +564,16 @@ static void replay(struct lt_model *m, struct stream *s)
 	struct lt_model_priv *p = m->priv;
 	struct thread_entry *self = s->thread;
 	const struct lt_rec_head *h = s->rec;
+	const struct lt_site *site = NULL;
 
 	m->events++;
 	p->now = s->ticks;
 	switch (h->type) {
 	case LT_REC_ALLOC: {
 		const struct lt_rec_alloc *r = (const void *)h;
-		acquire(m, self, h->aux, r->ticks, r->ptr, r->size,
-			h->flags == LT_FN_REALLOC ||
-			h->flags == LT_FN_REALLOCARRAY);
+		site = acquire(m, self, h->aux, r->ticks, r->ptr, r->size,
+			       h->flags == LT_FN_REALLOC ||
+			       h->flags == LT_FN_REALLOCARRAY);
 		break;
 	}
 	case LT_REC_FREE: {
@@ -582,8 +587,8 @@ static void replay(struct lt_model *m, struct stream *s)
 		if (s->phase == 0)
 			release(m, self, r->old_ptr);
 		else
-			acquire(m, self, h->aux, r->ticks, r->new_ptr, r->size,
-				true);
+			site = acquire(m, self, h->aux, r->ticks, r->new_ptr,
+				       r->size, true);
 		break;
 	}
 	case LT_REC_THREAD_CREATE: {
@@ -643,6 +648,11 @@ static void replay(struct lt_model *m, struct stream *s)
 	case LT_REC_EXEC:     m->execs++; break;
 	case LT_REC_SNAPSHOT: m->snapshots++; break;
 	}
+	if (p->hooks.record && (h->type == LT_REC_ALLOC ||
+				h->type == LT_REC_FREE ||
+				h->type == LT_REC_REALLOC))
+		p->hooks.record(p->hooks.record_ctx, self->t.serial, h,
+				h->type == LT_REC_REALLOC ? s->phase : 0, site);
 }
 
 static void add_module(struct lt_model *m, const struct lt_rec_module *r)

@@ -135,11 +135,25 @@ int lt_model_build(const struct lt_dump *d, lt_progress_fn *progress,
 typedef void lt_heap_fn(void *ctx, uint64_t ticks, const struct lt_site *site,
 			uint64_t size, double weight, int delta);
 
+/*
+ * Sees every ALLOC, FREE and REALLOC record of the dump in merge order,
+ * right after the model applied it, with the serial of the thread that made
+ * it.  A REALLOC comes twice: phase 0 releases old_ptr, phase 1 acquires
+ * new_ptr (other phases are 0).  site is the site an acquisition was
+ * credited to, NULL for a release.  For observers that need what the model
+ * does not keep (stack pointers, free sites, realloc chains).
+ */
+typedef void lt_record_fn(void *ctx, uint32_t thread,
+			  const struct lt_rec_head *rec, int phase,
+			  const struct lt_site *site);
+
 struct lt_model_hooks {
 	lt_progress_fn *progress;   /* any member may be NULL */
 	void *progress_ctx;
 	lt_heap_fn *heap;
 	void *heap_ctx;
+	lt_record_fn *record;
+	void *record_ctx;
 };
 
 /* lt_model_build with hooks; the same return convention. */
