@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cmd_sites.h"
 #include "diff.h"
 #include "export.h"
 #include "report.h"
@@ -33,6 +34,12 @@ static const char usage_main[] =
 	"                    trace CMD with libtrace.so, then print its report\n"
 	"  report [--json] [--top N] DUMP...\n"
 	"                    summary, top allocation sites and leaks of dumps\n"
+	"  top [--by calls|bytes|temporary] [--json] DUMP\n"
+	"                    hot allocation sites with their escape classes\n"
+	"                    (frame-local, stack/pool candidate, escapes...)\n"
+	"  peak [--json] DUMP  the moment of the heap's maximum and who held it\n"
+	"  leaks [--suppressions F] [--json] DUMP\n"
+	"                    blocks never freed, by stack; LSan leak: suppressions\n"
 	"  threads [--json] [--fanout-limit N] [--ignore-start F] [--ignore-top F] DUMP\n"
 	"                    thread lifecycle per creation site, leaked threads,\n"
 	"                    unbounded fan-out, live stacks at exit and snapshots\n"
@@ -50,6 +57,70 @@ static const char usage_main[] =
 	"\n"
 	"`libtrace COMMAND --help` describes one command.\n"
 	"Exit codes: 0 ok, 1 a check failed, 2 usage error or unreadable input.\n";
+
+static const char usage_top[] =
+	"usage: libtrace top [--by calls|bytes|temporary] [--top N] [--frames N]\n"
+	"                    [--json] DUMP\n"
+	"\n"
+	"Allocation sites ranked by calls (default), bytes, or temporary blocks,\n"
+	"each with calls, bytes, calls per second, share of all calls, size\n"
+	"range, its stack, and its classes with the evidence for each:\n"
+	"  temporary          freed before the thread allocated twice more\n"
+	"  frame-local        freed on its thread while the allocating function's\n"
+	"                     frame was live (by it or a callee): does not escape\n"
+	"  stack candidate    frame-local, one size of at most 1 KiB\n"
+	"  pool candidate     one size, 1,000+ calls, 16+ calls per block live at\n"
+	"                     once, freed on its thread, not handed straight back\n"
+	"  escapes to caller  freed k frames up (level k), or after the frame\n"
+	"                     returned at a level the free site does not show\n"
+	"  escapes to another thread, leaked\n"
+	"  realloc growth     a realloc chain growing by steps of at most 1/8 of\n"
+	"                     its size, 8+ times: additive, quadratic copying\n"
+	"and one suggestion.  Blocks the stacks cannot place are counted as\n"
+	"undecided, with the reason.  Free sites come from LIBTRACE_FREE_DEPTH.\n"
+	"\n"
+	"  --by K       calls, bytes or temporary\n"
+	"  --top N      sites shown (default 10)\n"
+	"  --frames N   frames shown per stack in text (default 8)\n"
+	"  --json       one JSON object (schema in README.md)\n"
+	"  --help       this text\n"
+	"\n"
+	"Exit codes: 0 ok; 2 usage error or a dump that cannot be read.\n";
+
+static const char usage_peak[] =
+	"usage: libtrace peak [--top N] [--frames N] [--json] DUMP\n"
+	"\n"
+	"The moment the live heap was largest (bytes, blocks, time into the\n"
+	"run) and the stacks holding it then, largest first, with their share.\n"
+	"\n"
+	"  --top N      stacks shown (default 10)\n"
+	"  --frames N   frames shown per stack in text (default 8)\n"
+	"  --json       one JSON object (schema in README.md)\n"
+	"  --help       this text\n"
+	"\n"
+	"Exit codes: 0 ok; 2 usage error or a dump that cannot be read.\n";
+
+static const char usage_leaks[] =
+	"usage: libtrace leaks [--suppressions FILE] [--top N] [--frames N]\n"
+	"                      [--json] DUMP\n"
+	"\n"
+	"Blocks never freed, grouped by the stack that allocated them, largest\n"
+	"first.  Allocator frames (malloc wrappers, operator new, strdup, libc)\n"
+	"are folded so each stack starts in your code; inlined frames are shown\n"
+	"and C++ names demangled.\n"
+	"\n"
+	"  --suppressions FILE   LeakSanitizer's format: one \"leak:PATTERN\" a\n"
+	"               line, # comments; a leak is suppressed when PATTERN\n"
+	"               matches a function, source file or module of any frame\n"
+	"               of its stack (* any characters, ^ and $ anchors,\n"
+	"               otherwise a substring)\n"
+	"  --top N      stacks shown (default all)\n"
+	"  --frames N   frames shown per stack in text (default 8)\n"
+	"  --json       one JSON object (schema in README.md)\n"
+	"  --help       this text\n"
+	"\n"
+	"Exit codes: 0 ok (leaks are reported, not a failure: see `check`);\n"
+	"2 usage error, or a dump or suppressions file that cannot be read.\n";
 
 static const char usage_report[] =
 	"usage: libtrace report [--json] [--top N] [--frames N] DUMP...\n"
@@ -868,6 +939,99 @@ static int cmd_diff(int argc, char **argv)
 	return EXIT_OK;
 }
 
+enum sites_view { VIEW_TOP, VIEW_PEAK, VIEW_LEAKS };
+
+/* libtrace top, peak and leaks: one dump each. */
+static int cmd_sites(int argc, char **argv, enum sites_view view)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "top", required_argument, NULL, 't' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "suppressions", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage = view == VIEW_TOP ? usage_top :
+			    view == VIEW_PEAK ? usage_peak : usage_leaks;
+	const char *name = view == VIEW_TOP ? "top" :
+			   view == VIEW_PEAK ? "peak" : "leaks";
+	struct lt_sites_opts opts = { .order = LT_TOP_BY_CALLS };
+	struct progress prog;
+	struct lt_err err;
+	struct stat st;
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opts.json = true;
+			break;
+		case 'b':
+			if (view != VIEW_TOP)
+				goto unknown;
+			if (!strcmp(optarg, "calls"))
+				opts.order = LT_TOP_BY_CALLS;
+			else if (!strcmp(optarg, "bytes"))
+				opts.order = LT_TOP_BY_BYTES;
+			else if (!strcmp(optarg, "temporary"))
+				opts.order = LT_TOP_BY_TEMPORARY;
+			else
+				return usage_error(usage, "--by wants calls, "
+						   "bytes or temporary, not "
+						   "'%s'", optarg);
+			break;
+		case 't':
+			if (!parse_count(optarg, &opts.top))
+				return usage_error(usage, "--top wants a "
+						   "positive count, not '%s'",
+						   optarg);
+			break;
+		case 'f':
+			if (!parse_count(optarg, &opts.frames))
+				return usage_error(usage, "--frames wants a "
+						   "positive count, not '%s'",
+						   optarg);
+			break;
+		case 's':
+			if (view != VIEW_LEAKS)
+				goto unknown;
+			opts.suppressions = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		default:
+		unknown:
+			return usage_error(usage, "%s: unknown option '%s'",
+					   name, argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error(usage, "%s: give one dump", name);
+	prog = (struct progress){ argv[optind], -1 };
+	if (isatty(STDERR_FILENO) && stat(argv[optind], &st) == 0 &&
+	    st.st_size >= (off_t)PROGRESS_MIN_BYTES) {
+		opts.progress = show_progress;
+		opts.progress_ctx = &prog;
+	}
+	rc = view == VIEW_TOP ? lt_top_path(stdout, argv[optind], &opts, &err) :
+	     view == VIEW_PEAK ? lt_peak_path(stdout, argv[optind], &opts, &err) :
+	     lt_leaks_path(stdout, argv[optind], &opts, &err);
+	if (rc < 0) {
+		fflush(stdout);
+		complain(err.msg);
+		return EXIT_USAGE;
+	}
+	if (fflush(stdout) != 0) {
+		complain("cannot write the report to standard output");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -892,6 +1056,12 @@ int main(int argc, char **argv)
 			fputs(usage_check, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "diff"))
 			fputs(usage_diff, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "top"))
+			fputs(usage_top, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "peak"))
+			fputs(usage_peak, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "leaks"))
+			fputs(usage_leaks, stdout);
 		else
 			fputs(usage_main, stdout);
 		return EXIT_OK;
@@ -910,5 +1080,11 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return cmd_diff(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return cmd_sites(argc - 1, argv + 1, VIEW_TOP);
+	if (!strcmp(cmd, "peak"))
+		return cmd_sites(argc - 1, argv + 1, VIEW_PEAK);
+	if (!strcmp(cmd, "leaks"))
+		return cmd_sites(argc - 1, argv + 1, VIEW_LEAKS);
 	return usage_error(usage_main, "unknown command '%s'", cmd);
 }
