@@ -224,6 +224,33 @@ static const struct lt_sym_frame *frame_at_level(const struct aview *v, int k)
 	return NULL;
 }
 
+/*
+ * Blocks the C library allocates for itself and keeps past exit, reusing or
+ * reclaiming them on its own (the list check.c's leak limits leave out):
+ * a thread's TLS vector, stdio buffers, libgcc_s loaded for thread exit.
+ */
+static bool runtime_owned(const struct aview *v)
+{
+	static const char *const names[] = {
+		"_dl_allocate_tls", "_dl_allocate_tls_init", "allocate_dtv",
+		"_dl_resize_dtv", "_dl_update_slotinfo", "_IO_file_doallocate",
+		"__libc_unwind_link_get",
+	};
+
+	for (size_t i = 0; i < v->nsf; i++) {
+		const struct lt_sym_frame *f = &v->sf[i];
+		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+		mod = mod ? mod + 1 : f->module;
+		if (!f->function || !mod ||
+		    (strncmp(mod, "libc.so", 7) && strncmp(mod, "ld-", 3)))
+			continue;
+		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++)
+			if (!strcmp(f->function, names[j]))
+				return true;
+	}
+	return false;
+}
+
 /* ---- matching a release ---------------------------------------------------- */
 
 static bool same_str(const char *a, const char *b)
@@ -411,7 +438,7 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 	const struct lt_site_fate *sf = lt_fates_site(c->fates, s);
 	struct vote local = { 0 }, thread = { 0 };
 	struct aview a;
-	double local_callee = 0, local_self = 0, chained = 0;
+	double local_callee = 0, local_self = 0;
 	const struct lt_sym_frame *fn;
 
 	memset(out, 0, sizeof(*out));
@@ -423,6 +450,7 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 		aview_free(&a);
 		return -1;
 	}
+	out->runtime_owned = runtime_owned(&a);
 	fn = frame_at_level(&a, 0);
 	out->function = fn ? fn->function : NULL;
 	for (int k = 1; k <= LT_CLASS_LEVELS; k++) {
@@ -443,7 +471,7 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 		struct verdict v;
 
 		if (key->flags & LT_FATE_CHAIN)
-			chained += b;
+			out->chained += b;
 		switch (key->kind) {
 		case LT_FATE_LEAKED:
 			out->leaked += b;
@@ -511,14 +539,19 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 			out->frame_local > 0 &&
 			out->frame_local >= LT_STACK_MIN_SHARE * out->calls &&
 			escaped == 0 && out->thread == 0 && out->leaked == 0 &&
-			out->moved == 0 && chained == 0;
+			out->moved == 0 && out->chained == 0;
 		out->pool_candidate = one_size && !out->stack_candidate &&
 			s->calls >= LT_POOL_MIN_CALLS && !s->reallocs &&
-			chained == 0 &&
+			out->chained == 0 &&
 			out->thread + out->leaked + out->moved <=
 				(1 - LT_STACK_MIN_SHARE) * out->calls &&
 			(double)s->calls >= LT_POOL_MIN_REUSE *
 				(double)(sf->peak_live_blocks ? sf->peak_live_blocks : 1) &&
+			/* Small enough for the stack: only when the free
+			 * sites showed it is not frame-local. */
+			(s->min_size > LT_STACK_MAX_SIZE ||
+			 out->undecided + out->no_free_site + out->overflow <=
+				(1 - LT_STACK_MIN_SHARE) * out->calls) &&
 			/* Handed straight back to the caller, which frees it
 			 * at once: the caller's own storage is the fix. */
 			!(out->temporary >= 0.5 * out->calls &&

@@ -76,6 +76,9 @@ struct lt_site_classes {
 	const char *thread_freer;  /* freed the most blocks on other threads */
 	int deepest_level;         /* highest level with blocks, 0 none */
 
+	double chained;            /* first blocks of realloc chains */
+	bool runtime_owned;        /* the C library's own (thread TLS, stdio) */
+
 	/* Derived classes. */
 	bool stack_candidate;
 	bool pool_candidate;

@@ -87,10 +87,11 @@ int lt_peak_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 		if (peak <= 0 || n == 0) {
 			fprintf(out, "  The heap never held a block.\n");
 		} else {
-			lt_fmt_count_f(c, blocks);
+			char d[LT_FMT_BUF];
+			lt_fmt_count_f(d, blocks);
 			fprintf(out, "  peak heap %s%s in %s%s block%s at %s of a "
 				"%s run, held by %zu stack%s%s\n", est,
-				lt_fmt_bytes_f(a, peak), est, c, plural(c),
+				lt_fmt_bytes_f(a, peak), est, d, plural(d),
 				lt_fmt_duration(b, at), lt_fmt_duration(c, secs),
 				n, n == 1 ? "" : "s",
 				r.m->sampled ? " (sampled: ~ are estimates)" : "");

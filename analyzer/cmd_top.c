@@ -76,20 +76,20 @@ static size_t word_classes(const struct lt_model *m,
 	lt_fmt_count_f(b, c->calls);
 	if (c->temporary >= 0.5)
 		add(v, &n, "temporary", "temporary", 0, c->temporary,
-		    "%s of %s blocks freed before their thread allocated "
-		    "twice more", lt_fmt_count_f(a, c->temporary), b);
+		    "%s of %s block%s freed before their thread allocated "
+		    "twice more", lt_fmt_count_f(a, c->temporary), b, plural(b));
 	if (c->frame_local >= 0.5) {
 		if (c->local_by_callee && c->local_freer)
 			add(v, &n, "frame-local", "frame-local", 0,
-			    c->frame_local, "%s of %s blocks freed by %s, a "
+			    c->frame_local, "%s of %s block%s freed by %s, a "
 			    "callee of %s, while %s's frame was live",
-			    lt_fmt_count_f(a, c->frame_local), b,
+			    lt_fmt_count_f(a, c->frame_local), b, plural(b),
 			    c->local_freer, fn, fn);
 		else
 			add(v, &n, "frame-local", "frame-local", 0,
-			    c->frame_local, "%s of %s blocks freed in %s "
+			    c->frame_local, "%s of %s block%s freed in %s "
 			    "while its frame was live (does not escape)",
-			    lt_fmt_count_f(a, c->frame_local), b, fn);
+			    lt_fmt_count_f(a, c->frame_local), b, plural(b), fn);
 	}
 	if (c->stack_candidate)
 		add(v, &n, "stack-candidate", "stack candidate", 0, -1,
@@ -109,48 +109,54 @@ static size_t word_classes(const struct lt_model *m,
 		if (c->escapes[k] < 0.5)
 			continue;
 		add(v, &n, "escapes-to-caller", "escapes to caller", k,
-		    c->escapes[k], "%s of %s blocks freed in %s, %d frame%s "
+		    c->escapes[k], "%s of %s block%s freed in %s, %d frame%s "
 		    "up%s (level %d): they outlive %s",
-		    lt_fmt_count_f(a, c->escapes[k]), b,
+		    lt_fmt_count_f(a, c->escapes[k]), b, plural(b),
 		    name_or(c->level_function[k], "a caller"), k,
 		    k == 1 ? "" : "s", k == LT_CLASS_LEVELS ? " or more" : "",
 		    k, fn);
 	}
 	if (c->escapes_far >= 0.5)
 		add(v, &n, "escapes-to-caller", "escapes to caller", 0,
-		    c->escapes_far, "%s of %s blocks freed after %s returned, "
+		    c->escapes_far, "%s of %s block%s freed after %s returned, "
 		    "by code whose free site does not reach the allocating "
 		    "stack (level 1 or more)",
-		    lt_fmt_count_f(a, c->escapes_far), b, fn);
+		    lt_fmt_count_f(a, c->escapes_far), b, plural(b), fn);
 	if (c->after_main >= 0.5)
 		add(v, &n, "escapes-to-caller", "escapes to caller", 0,
-		    c->after_main, "%s of %s blocks freed after %s returned "
+		    c->after_main, "%s of %s block%s freed after %s returned "
 		    "(exit handlers, destructors)",
-		    lt_fmt_count_f(a, c->after_main), b,
+		    lt_fmt_count_f(a, c->after_main), b, plural(b),
 		    c->function && !strcmp(c->function, "main") ? "main" :
 		    "main (or the thread's start routine)");
 	if (c->thread >= 0.5)
 		add(v, &n, "escapes-to-thread", "escapes to another thread", 0,
-		    c->thread, "%s of %s blocks freed by another thread%s%s "
-		    "(ownership moved)", lt_fmt_count_f(a, c->thread), b,
+		    c->thread, "%s of %s block%s freed by another thread%s%s "
+		    "(ownership moved)", lt_fmt_count_f(a, c->thread), b, plural(b),
 		    c->thread_freer ? ", in " : "",
 		    c->thread_freer ? c->thread_freer : "");
 	if (c->leaked >= 0.5)
 		add(v, &n, "leaked", "leaked", 0, c->leaked,
-		    "%s of %s blocks never freed%s",
-		    lt_fmt_count_f(a, c->leaked), b,
+		    "%s of %s block%s never freed%s",
+		    lt_fmt_count_f(a, c->leaked), b, plural(b),
 		    m->dump->truncated ? " (before the dump ends)" : "");
-	if (c->additive && sf)
+	if (c->additive && sf) {
+		char steps[2 * LT_FMT_BUF + 4], z[LT_FMT_BUF], w[LT_FMT_BUF];
+		if (sf->step_min == sf->step_max)
+			snprintf(steps, sizeof(steps), "+%s",
+				 lt_fmt_bytes(x, sf->step_min));
+		else
+			snprintf(steps, sizeof(steps), "+%s..+%s",
+				 lt_fmt_bytes(x, sf->step_min),
+				 lt_fmt_bytes(y, sf->step_max));
+		lt_fmt_count(a, sf->additive_chains);
 		add(v, &n, "realloc-additive", "realloc growth (additive)", 0,
-		    -1, "%s chain%s grew here by steps of %s..%s (at most 1/8 "
-		    "of the block each), %s such reallocs, up to %s in %s "
-		    "steps: each may copy the whole block, O(n^2) in all",
-		    lt_fmt_count(a, sf->additive_chains),
-		    plural(a), lt_fmt_bytes(x, sf->step_min),
-		    lt_fmt_bytes(y, sf->step_max),
-		    lt_fmt_count(b, sf->additive_steps),
-		    lt_fmt_bytes(a, sf->max_size_grown),
-		    lt_fmt_count(x, sf->longest_chain));
+		    -1, "%s chain%s grew here by %s at a time (each step at "
+		    "most 1/8 of the block), up to %s after %s growth steps: "
+		    "every step may copy the whole block, O(n^2) in all",
+		    a, plural(a), steps, lt_fmt_bytes(z, sf->max_size_grown),
+		    lt_fmt_count(w, sf->longest_chain));
+	}
 	return n;
 }
 
@@ -172,8 +178,6 @@ static void word_undecided(const struct lt_site_classes *c, char *buf,
 					       __VA_ARGS__);            \
 	}                                                               \
 } while (0)
-	PART(c->moved >= 0.5, "%s realloc'd on (counted where the chain ends)",
-	     lt_fmt_count_f(a, c->moved));
 	PART(c->ambiguous >= 0.5, "%s freed on a line of %s above its "
 	     "allocation: by a later turn of a loop or a later call, not "
 	     "told apart", lt_fmt_count_f(a, c->ambiguous), fn);
@@ -186,6 +190,10 @@ static void word_undecided(const struct lt_site_classes *c, char *buf,
 	     "keep", lt_fmt_count_f(a, c->overflow));
 #undef PART
 }
+
+/* Fewer calls than this and a site is not a hot path: no advice to
+ * reuse or pool, which pays only when repeated. */
+#define HOT_CALLS 100
 
 /* One plain sentence: what to do about this site, or why nothing. */
 static void suggest(const struct lt_site_classes *c, char *buf, size_t len)
@@ -212,16 +220,30 @@ static void suggest(const struct lt_site_classes *c, char *buf, size_t len)
 			 "use a local array (char buf[%" PRIu64 "]) instead of "
 			 "malloc and free on this path.",
 			 lt_fmt_bytes(a, s->min_size), fn, s->min_size);
+	} else if (c->runtime_owned && c->leaked >= 0.5) {
+		snprintf(buf, len, "The C library allocated this for itself "
+			 "(a thread's TLS block or a stdio buffer) and reuses "
+			 "or reclaims it: nothing to free.");
 	} else if (c->leaked >= 0.5 && c->leaked >= 0.5 * c->calls) {
 		snprintf(buf, len, "These blocks are never freed: free them when "
 			 "their owner is done, or, if they must live until exit, "
 			 "say so with `leak:%s` in a suppressions file.", fn);
 	} else if (c->pool_candidate) {
+		char d[LT_FMT_BUF];
 		snprintf(buf, len, "%s blocks of one size (%s) churn through "
 			 "malloc with at most %s live at once: keep freed ones "
 			 "on a free list (a pool) and reuse them.",
 			 lt_fmt_count(a, s->calls), lt_fmt_bytes(b, s->min_size),
-			 lt_fmt_count(b, c->peak_live_blocks));
+			 lt_fmt_count(d, c->peak_live_blocks));
+	} else if (c->ambiguous >= 0.5 * c->calls) {
+		snprintf(buf, len, "Each block lives until a later call of %s "
+			 "(or a later turn of its loop) frees it: if one is "
+			 "kept at a time, reuse one buffer in place instead of "
+			 "freeing and allocating again.", fn);
+	} else if (c->calls < HOT_CALLS) {
+		lt_fmt_count_f(a, c->calls);
+		snprintf(buf, len, "Allocated %s time%s in this run: not a hot "
+			 "path, nothing to change.", a, plural(a));
 	} else if (escaped >= 0.5 && escaped >= c->thread &&
 		   escaped >= c->frame_local && top_level) {
 		const char *owner = name_or(c->level_function[top_level],
@@ -242,18 +264,27 @@ static void suggest(const struct lt_site_classes *c, char *buf, size_t len)
 			 "is what the handoff is for; if it is hot, send items "
 			 "in batches so fewer blocks cross.");
 	} else if (c->frame_local >= 0.5 && c->frame_local >= 0.5 * c->calls) {
-		if (s->min_size == s->max_size)
-			snprintf(buf, len, "The block never outlives %s but is "
-				 "%s, too big for the stack: keep one buffer "
-				 "and reuse it across calls.", fn,
-				 lt_fmt_bytes(a, s->min_size));
-		else
+		if (c->chained >= 0.5 || s->reallocs)
+			snprintf(buf, len, "%s resizes the block with realloc "
+				 "and frees it before returning: if its final "
+				 "size has a small bound, one local array of "
+				 "that size avoids every call.", fn);
+		else if (s->min_size != s->max_size)
 			snprintf(buf, len, "The block never outlives %s: if "
 				 "its size (%s..%s) has a small bound, a local "
 				 "array avoids the malloc; else reuse one "
 				 "buffer across calls.", fn,
 				 lt_fmt_bytes(a, s->min_size),
 				 lt_fmt_bytes(b, s->max_size));
+		else if (s->min_size > LT_STACK_MAX_SIZE)
+			snprintf(buf, len, "The block never outlives %s but is "
+				 "%s, large for the stack: keep one buffer and "
+				 "reuse it across calls.", fn,
+				 lt_fmt_bytes(a, s->min_size));
+		else
+			snprintf(buf, len, "Most blocks never outlive %s: use a "
+				 "local array on the paths where the block does "
+				 "not escape.", fn);
 	} else {
 		snprintf(buf, len, "Nothing to change found from this run: "
 			 "ask why %s allocates %s times if this path is hot.",
@@ -362,6 +393,12 @@ static void print_text(FILE *out, const struct lt_sites_run *r,
 				snprintf(title, sizeof(title), "%s", cl[k].title);
 			fprintf(out, "    %-28s %s\n", title, cl[k].evidence);
 		}
+		if (v[i].c.moved >= 0.5)
+			fprintf(out, "    %-28s %s of %s blocks grown or shrunk "
+				"again by a later realloc (their chain's end "
+				"is counted where it began)\n", "realloc'd on",
+				lt_fmt_count_f(a, v[i].c.moved),
+				lt_fmt_count_f(b, v[i].c.calls));
 		word_undecided(&v[i].c, text, sizeof(text));
 		if (*text)
 			fprintf(out, "    %-28s %s\n", "undecided", text);
