@@ -52,7 +52,7 @@ struct lt_classifier *lt_classifier_new(const struct lt_model *m,
 	/* Any free with a stack says the dump has free sites; so does a
 	 * dump with no free at all. */
 	c->free_sites = true;
-	for (size_t i = 0; i < m->nsites; i++) {
+	for (size_t i = 0; f && i < m->nsites; i++) {
 		const struct lt_site_fate *sf = lt_fates_site(f, m->sites[i]);
 		for (size_t k = 0; sf && k < sf->n; k++) {
 			const struct lt_fate_key *key = &sf->v[k].key;
@@ -224,31 +224,74 @@ static const struct lt_sym_frame *frame_at_level(const struct aview *v, int k)
 	return NULL;
 }
 
+/* Modules of the C and C++ runtimes. */
+static bool runtime_module(const char *module)
+{
+	static const char *const prefixes[] = {
+		"libc.so", "ld-", "libstdc++.so", "libgcc_s.so", "libm.so",
+		"libpthread.so", "libdl.so",
+	};
+	const char *base = module ? strrchr(module, '/') : NULL;
+
+	base = base ? base + 1 : module;
+	if (!base)
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(base, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
 /*
- * Blocks the C library allocates for itself and keeps past exit, reusing or
- * reclaiming them on its own (the list check.c's leak limits leave out):
- * a thread's TLS vector, stdio buffers, libgcc_s loaded for thread exit.
+ * Blocks the runtimes allocate for themselves and keep past exit, reusing
+ * or reclaiming them on their own: a thread's TLS vector, stdio buffers,
+ * libgcc_s loaded for thread exit (the list check.c's leak limits leave
+ * out), and anything allocated with no frame of the program on the stack
+ * (libstdc++'s emergency exception pool, made while libraries load).
  */
-static bool runtime_owned(const struct aview *v)
+static bool runtime_frames(const struct lt_sym_frame *sf, size_t n)
 {
 	static const char *const names[] = {
 		"_dl_allocate_tls", "_dl_allocate_tls_init", "allocate_dtv",
 		"_dl_resize_dtv", "_dl_update_slotinfo", "_IO_file_doallocate",
 		"__libc_unwind_link_get",
 	};
+	bool program = false;
 
-	for (size_t i = 0; i < v->nsf; i++) {
-		const struct lt_sym_frame *f = &v->sf[i];
-		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
-		mod = mod ? mod + 1 : f->module;
-		if (!f->function || !mod ||
-		    (strncmp(mod, "libc.so", 7) && strncmp(mod, "ld-", 3)))
+	for (size_t i = 0; i < n; i++) {
+		const struct lt_sym_frame *f = &sf[i];
+		if (!runtime_module(f->module)) {
+			if (!lt_report_hidden_frame(f))
+				program = true;
+			continue;
+		}
+		if (!f->function || !f->module ||
+		    (!strstr(f->module, "libc.so") && !strstr(f->module, "/ld-")))
 			continue;
 		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++)
 			if (!strcmp(f->function, names[j]))
 				return true;
 	}
-	return false;
+	return n > 0 && !program;
+}
+
+static bool runtime_owned(const struct aview *v)
+{
+	return runtime_frames(v->sf, v->nsf);
+}
+
+bool lt_classify_runtime_owned(struct lt_classifier *c, const struct lt_site *s)
+{
+	struct aview a;
+	bool owned;
+
+	if (aview_build(c, s, &a) < 0) {
+		aview_free(&a);
+		return false;
+	}
+	owned = runtime_owned(&a);
+	aview_free(&a);
+	return owned;
 }
 
 /* ---- matching a release ---------------------------------------------------- */
@@ -435,7 +478,8 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 		     struct lt_site_classes *out)
 {
 	const struct lt_model *m = c->m;
-	const struct lt_site_fate *sf = lt_fates_site(c->fates, s);
+	const struct lt_site_fate *sf = c->fates ? lt_fates_site(c->fates, s)
+						 : NULL;
 	struct vote local = { 0 }, thread = { 0 };
 	struct aview a;
 	double local_callee = 0, local_self = 0;

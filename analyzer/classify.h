@@ -89,8 +89,8 @@ struct lt_site_classes {
 
 struct lt_classifier;
 
-/* A classifier over a replayed model and its fates; NULL when out of
- * memory.  sym must outlive it. */
+/* A classifier over a replayed model and its fates (f may be NULL: no
+ * escape classes then); NULL when out of memory.  sym must outlive it. */
 struct lt_classifier *lt_classifier_new(const struct lt_model *m,
 					const struct lt_fates *f,
 					struct lt_symbolizer *sym);
@@ -99,6 +99,11 @@ void lt_classifier_free(struct lt_classifier *c);
 /* Classify site s into *out.  Returns 0, or -1 when out of memory. */
 int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 		     struct lt_site_classes *out);
+
+/* True when s is the C or C++ runtime's own block, kept past exit and
+ * reclaimed by the runtime (thread TLS, stdio buffers, libstdc++'s
+ * emergency pool): not the program's leak. */
+bool lt_classify_runtime_owned(struct lt_classifier *c, const struct lt_site *s);
 
 /* True when the dump recorded free sites at all (LIBTRACE_FREE_DEPTH > 0
  * or some realloc): without them only "another thread" can be decided. */

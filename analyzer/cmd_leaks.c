@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "diff.h"
 #include "report.h"
 
@@ -232,8 +233,11 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 	struct lt_sites_run r;
 	const struct lt_site **v = NULL;
 	struct suppression **by = NULL;
-	size_t nv = 0, nleak = 0, nsup = 0, shown;
+	struct lt_classifier *cl = NULL;
+	bool *runtime = NULL;
+	size_t nv = 0, nleak = 0, nsup = 0, nrun = 0, shown;
 	double bytes = 0, blocks = 0, sbytes = 0, sblocks = 0;
+	double rbytes = 0, rblocks = 0;
 	const char *est;
 	char a[LT_FMT_BUF], b[LT_FMT_BUF], fn[256];
 	int rc = 0;
@@ -248,7 +252,9 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 	}
 	v = malloc((r.m->nsites + 1) * sizeof(*v));
 	by = calloc(r.m->nsites + 1, sizeof(*by));
-	if (!v || !by) {
+	runtime = calloc(r.m->nsites + 1, sizeof(*runtime));
+	cl = lt_classifier_new(r.m, NULL, r.sym);
+	if (!v || !by || !runtime || !cl) {
 		rc = lt_err_set(err, "%s: out of memory", path);
 		goto out;
 	}
@@ -258,10 +264,16 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 	sort_model = r.m;
 	qsort(v, nv, sizeof(*v), cmp_leaks);
 	sort_model = NULL;
-	/* Unsuppressed first, in order; by[i] says what suppressed v[i]. */
+	/* by[i] says what suppressed v[i]; runtime[i] that the C or C++
+	 * runtime keeps it for itself (not counted as the program's). */
 	for (size_t i = 0; i < nv; i++) {
 		by[i] = suppressed_by(r.sym, v[i], &sup);
-		if (by[i]) {
+		runtime[i] = !by[i] && lt_classify_runtime_owned(cl, v[i]);
+		if (runtime[i]) {
+			rblocks += leaked_blocks(r.m, v[i]);
+			rbytes += leaked_bytes(r.m, v[i]);
+			nrun++;
+		} else if (by[i]) {
 			by[i]->blocks += leaked_blocks(r.m, v[i]);
 			by[i]->bytes += leaked_bytes(r.m, v[i]);
 			by[i]->stacks++;
@@ -284,11 +296,14 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 		fprintf(out, ",\n  \"leaked_bytes\": %" PRIu64 ",\n  "
 			"\"leaked_blocks\": %" PRIu64 ",\n  \"stacks\": %zu,\n  "
 			"\"suppressed_bytes\": %" PRIu64 ",\n  "
-			"\"suppressed_blocks\": %" PRIu64 ",\n  \"leaks\": [",
+			"\"suppressed_blocks\": %" PRIu64 ",\n  "
+			"\"runtime_bytes\": %" PRIu64 ",\n  "
+			"\"runtime_blocks\": %" PRIu64 ",\n  \"leaks\": [",
 			round_u64(bytes), round_u64(blocks), nleak,
-			round_u64(sbytes), round_u64(sblocks));
+			round_u64(sbytes), round_u64(sblocks),
+			round_u64(rbytes), round_u64(rblocks));
 		for (size_t i = 0; i < nv && k < shown; i++) {
-			if (by[i])
+			if (by[i] || runtime[i])
 				continue;
 			fprintf(out, "%s\n    {\"rank\": %zu, \"stack_id\": %u, "
 				"\"function\": ", k ? "," : "", k + 1,
@@ -301,6 +316,21 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 			lt_sites_json_frames(out, r.sym, v[i]);
 			fprintf(out, "}");
 			k++;
+		}
+		fprintf(out, "%s],\n  \"runtime\": [", k ? "\n  " : "");
+		k = 0;
+		for (size_t i = 0; i < nv; i++) {
+			if (!runtime[i])
+				continue;
+			fprintf(out, "%s\n    {\"stack_id\": %u, \"function\": ",
+				k++ ? "," : "", v[i]->stack_id);
+			lt_json_cstr(out, lt_sites_function(r.sym, v[i], fn,
+							    sizeof(fn)));
+			fprintf(out, ", \"bytes\": %" PRIu64 ", \"blocks\": %"
+				PRIu64 ", ", round_u64(leaked_bytes(r.m, v[i])),
+				round_u64(leaked_blocks(r.m, v[i])));
+			lt_sites_json_frames(out, r.sym, v[i]);
+			fprintf(out, "}");
 		}
 		fprintf(out, "%s],\n  \"suppressed\": [", k ? "\n  " : "");
 		k = 0;
@@ -337,7 +367,8 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 				"blocks live where it ends count as leaked\n",
 				r.m->dump->truncation);
 		if (nleak == 0) {
-			fprintf(out, "  No leaks: every block was freed%s.\n",
+			fprintf(out, "  No leaks: every block was freed%s%s.\n",
+				nrun ? " or is the runtime's own" : "",
 				nsup ? ", or its leak is suppressed" : "");
 		} else {
 			lt_fmt_count_f(b, blocks);
@@ -347,7 +378,7 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 				nleak, nleak == 1 ? "" : "s");
 		}
 		for (size_t i = 0; i < nv && k < shown; i++) {
-			if (by[i])
+			if (by[i] || runtime[i])
 				continue;
 			lt_fmt_count_f(b, leaked_blocks(r.m, v[i]));
 			fprintf(out, "\n#%zu  %s%s in %s%s block%s\n", ++k, est,
@@ -358,6 +389,24 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 		if (nleak > shown)
 			fprintf(out, "\n... and %zu more stack%s (--top)\n",
 				nleak - shown, nleak - shown == 1 ? "" : "s");
+		if (nrun) {
+			lt_fmt_count_f(b, rblocks);
+			fprintf(out, "\nKept by the C and C++ runtimes for "
+				"themselves (thread TLS, stdio buffers, "
+				"libstdc++'s exception pool), not counted above: "
+				"%s%s in %s%s block%s\n", est,
+				lt_fmt_bytes_f(a, rbytes), est, b, plural(b));
+			for (size_t i = 0; i < nv; i++) {
+				if (!runtime[i])
+					continue;
+				lt_fmt_count_f(b, leaked_blocks(r.m, v[i]));
+				fprintf(out, "  %s%s in %s%s block%s\n", est,
+					lt_fmt_bytes_f(a, leaked_bytes(r.m, v[i])),
+					est, b, plural(b));
+				lt_print_stack(out, r.sym, v[i], o.frames,
+					       "      ");
+			}
+		}
 		if (sup.n) {
 			lt_fmt_count_f(b, sblocks);
 			fprintf(out, "\nSuppressions used (%s): %s%s in %s%s "
@@ -376,6 +425,8 @@ int lt_leaks_path(FILE *out, const char *path, const struct lt_sites_opts *opts,
 	if (fflush(out) != 0 || ferror(out))
 		rc = lt_err_set(err, "cannot write the report: output error");
 out:
+	lt_classifier_free(cl);
+	free(runtime);
 	free(by);
 	free(v);
 	suppressions_free(&sup);
