@@ -147,6 +147,12 @@ threads-tests: all
 	$(Q)bash tests/integration/threads.sh $(BUILD)
 test: threads-tests
 
+# libtrace top, peak and leaks: escape classes against the samples' answers.
+.PHONY: escape-tests
+escape-tests: all
+	$(Q)bash tests/integration/escape.sh $(BUILD)
+test: escape-tests
+
 check-exports: $(BUILD)/libtrace.so
 	$(Q)sh tests/check-exports.sh $(BUILD)/libtrace.so
 
