@@ -6,6 +6,7 @@
  */
 #include "classify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +295,18 @@ bool lt_classify_runtime_owned(struct lt_classifier *c, const struct lt_site *s)
 	return owned;
 }
 
+/* The function of f, or its "module+0x..." text; "" when f is NULL. */
+static void frame_name(const struct lt_sym_frame *f, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (f->function)
+		snprintf(buf, len, "%s", f->function);
+	else
+		lt_sym_format(f, buf, len);
+}
+
 /* ---- matching a release ---------------------------------------------------- */
 
 static bool same_str(const char *a, const char *b)
@@ -496,11 +509,10 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 	}
 	out->runtime_owned = runtime_owned(&a);
 	fn = frame_at_level(&a, 0);
-	out->function = fn ? fn->function : NULL;
-	for (int k = 1; k <= LT_CLASS_LEVELS; k++) {
-		fn = frame_at_level(&a, k);
-		out->level_function[k] = fn ? fn->function : NULL;
-	}
+	frame_name(fn, out->function, sizeof(out->function));
+	for (int k = 1; k <= LT_CLASS_LEVELS; k++)
+		frame_name(frame_at_level(&a, k), out->level_function[k],
+			   sizeof(out->level_function[k]));
 	if (!sf) {
 		aview_free(&a);
 		return 0;
@@ -540,7 +552,11 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 		switch (v.kind) {
 		case V_LOCAL:
 			out->frame_local += b;
-			note_vote(&local, v.by_callee ? v.freer : out->function, b);
+			/* A callee of the same name is recursion: itself. */
+			if (v.by_callee && v.freer && out->function[0] &&
+			    !strcmp(v.freer, out->function))
+				v.by_callee = false;
+			note_vote(&local, v.by_callee ? v.freer : NULL, b);
 			if (v.by_callee)
 				local_callee += b;
 			else

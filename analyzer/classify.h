@@ -68,11 +68,13 @@ struct lt_site_classes {
 	double no_free_site;       /* freed with no free-site stack */
 	double overflow;           /* facts beyond LT_FATE_MAX_KEYS */
 
-	/* Names for the evidence, owned by the symbolizer; NULL unknown. */
-	const char *function;      /* the allocating function (first shown) */
+	/* Names for the evidence: the function, or "module+0x..." without
+	 * symbols; "" when there is no such frame.  The freers belong to the
+	 * symbolizer and are NULL when unknown. */
+	char function[160];        /* the allocating function (first shown) */
+	char level_function[LT_CLASS_LEVELS + 1][160];   /* shown frame k */
 	const char *local_freer;   /* freed the most frame-local blocks */
 	bool local_by_callee;      /* ... a callee of function, not itself */
-	const char *level_function[LT_CLASS_LEVELS + 1];   /* shown frame k */
 	const char *thread_freer;  /* freed the most blocks on other threads */
 	int deepest_level;         /* highest level with blocks, 0 none */
 

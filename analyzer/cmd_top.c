@@ -38,7 +38,7 @@ static const char *plural(const char *shown)
 
 static const char *name_or(const char *name, const char *fallback)
 {
-	return name ? name : fallback;
+	return name && *name ? name : fallback;
 }
 
 static void add(struct shown_class *v, size_t *n, const char *name,
@@ -127,7 +127,7 @@ static size_t word_classes(const struct lt_model *m,
 		    c->after_main, "%s of %s block%s freed after %s returned "
 		    "(exit handlers, destructors)",
 		    lt_fmt_count_f(a, c->after_main), b, plural(b),
-		    c->function && !strcmp(c->function, "main") ? "main" :
+		    !strcmp(c->function, "main") ? "main" :
 		    "main (or the thread's start routine)");
 	if (c->thread >= 0.5)
 		add(v, &n, "escapes-to-thread", "escapes to another thread", 0,
@@ -225,9 +225,17 @@ static void suggest(const struct lt_site_classes *c, char *buf, size_t len)
 			 "(a thread's TLS block or a stdio buffer) and reuses "
 			 "or reclaims it: nothing to free.");
 	} else if (c->leaked >= 0.5 && c->leaked >= 0.5 * c->calls) {
-		snprintf(buf, len, "These blocks are never freed: free them when "
-			 "their owner is done, or, if they must live until exit, "
-			 "say so with `leak:%s` in a suppressions file.", fn);
+		if (strchr(fn, '+') || strchr(fn, ' '))
+			snprintf(buf, len, "These blocks are never freed: free "
+				 "them when their owner is done, or, if they "
+				 "must live until exit, say so with a `leak:` "
+				 "line naming the function or module in a "
+				 "suppressions file.");
+		else
+			snprintf(buf, len, "These blocks are never freed: free "
+				 "them when their owner is done, or, if they "
+				 "must live until exit, say so with `leak:%s` in "
+				 "a suppressions file.", fn);
 	} else if (c->pool_candidate) {
 		char d[LT_FMT_BUF];
 		snprintf(buf, len, "%s blocks of one size (%s) churn through "
@@ -442,7 +450,7 @@ static void print_json(FILE *out, const struct lt_sites_run *r,
 
 		fprintf(out, "%s\n    {\"rank\": %zu, \"stack_id\": %u, "
 			"\"function\": ", i ? "," : "", i + 1, s->stack_id);
-		lt_json_cstr(out, c->function);
+		lt_json_cstr(out, c->function[0] ? c->function : NULL);
 		fprintf(out, ", \"calls\": %" PRIu64 ", \"bytes\": %" PRIu64
 			", \"calls_per_second\": %.3f, \"share_of_calls\": %.6f"
 			", \"min_size\": %" PRIu64 ", \"max_size\": %" PRIu64
