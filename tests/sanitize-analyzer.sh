@@ -25,7 +25,8 @@ ls "$tmp"/*.lt* >/dev/null 2>&1 || { echo "not ok - no sample dumps in $tmp"; ec
 
 for f in "$tmp"/*.lt* tests/data/*.lt tests/fuzz/corpus/dump/* tests/fuzz/regress/dump/*; do
 	[ -f "$f" ] || continue
-	for cmd in "report" "report --json" "threads" "threads --json"; do
+	for cmd in "report" "report --json" "threads" "threads --json" \
+	    "top" "top --json" "peak --json" "leaks --json"; do
 		# shellcheck disable=SC2086
 		"$LT" $cmd "$f" >/dev/null 2>"$tmp/err"
 		st=$?
