@@ -156,6 +156,38 @@ void lt_gen_realloc(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
 	g->counts.bytes_allocated += size;
 }
 
+/* The record of n bytes just appended. */
+static void *last_rec(struct lt_gen *g, size_t n)
+{
+	return g->buf + g->len - n;
+}
+
+void lt_gen_alloc_sp(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
+		     uint64_t ticks, uint64_t ptr, uint64_t size, uint64_t sp)
+{
+	lt_gen_alloc(g, fn, stack, ticks, ptr, size);
+	((struct lt_rec_alloc *)last_rec(g, sizeof(struct lt_rec_alloc)))->sp = sp;
+}
+
+void lt_gen_free_site(struct lt_gen *g, uint64_t ticks, uint64_t ptr,
+		      uint32_t stack, uint64_t sp)
+{
+	struct lt_rec_free *r;
+
+	lt_gen_free_rec(g, LT_FN_FREE, ticks, ptr);
+	r = last_rec(g, sizeof(*r));
+	r->head.aux = stack;
+	r->sp = sp;
+}
+
+void lt_gen_realloc_sp(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
+		       uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
+		       uint64_t size, uint64_t sp)
+{
+	lt_gen_realloc(g, stack, ticks_before, ticks, old_ptr, new_ptr, size);
+	((struct lt_rec_realloc *)last_rec(g, sizeof(struct lt_rec_realloc)))->sp = sp;
+}
+
 void lt_gen_stack(struct lt_gen *g, uint32_t id, const uint64_t *frames,
 		  unsigned n)
 {

@@ -37,6 +37,15 @@ void lt_gen_free_rec(struct lt_gen *g, enum lt_alloc_fn fn, uint64_t ticks,
 void lt_gen_realloc(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
 		    uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
 		    uint64_t size);
+/* The same three with the caller's stack pointer; a free with its free
+ * site's stack id (format v2). */
+void lt_gen_alloc_sp(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
+		     uint64_t ticks, uint64_t ptr, uint64_t size, uint64_t sp);
+void lt_gen_free_site(struct lt_gen *g, uint64_t ticks, uint64_t ptr,
+		      uint32_t stack, uint64_t sp);
+void lt_gen_realloc_sp(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
+		       uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
+		       uint64_t size, uint64_t sp);
 void lt_gen_stack(struct lt_gen *g, uint32_t id, const uint64_t *frames,
 		  unsigned n);
 void lt_gen_module(struct lt_gen *g, uint64_t ticks, const char *path,
