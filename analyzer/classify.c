@@ -596,6 +596,9 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 			escaped += out->escapes[k];
 		out->stack_candidate = one_size &&
 			s->max_size <= LT_STACK_MAX_SIZE && !s->reallocs &&
+			/* A handful at a time fit local variables; many
+			 * at once are a pool's business. */
+			sf->peak_live_per_thread <= LT_STACK_MAX_LIVE &&
 			out->frame_local > 0 &&
 			out->frame_local >= LT_STACK_MIN_SHARE * out->calls &&
 			escaped == 0 && out->thread == 0 && out->leaked == 0 &&

@@ -49,6 +49,7 @@
 /* Thresholds of the derived classes (README "Escape classes"). */
 #define LT_STACK_MAX_SIZE   1024   /* bytes: a stack candidate's size */
 #define LT_STACK_MIN_SHARE  0.99   /* frame-local share of its blocks */
+#define LT_STACK_MAX_LIVE   8      /* of its blocks live on one thread */
 #define LT_POOL_MIN_CALLS   1000   /* calls of a pool candidate */
 #define LT_POOL_MIN_REUSE   16     /* calls per block live at once */
 

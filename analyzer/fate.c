@@ -20,6 +20,7 @@ struct fblock {
 	uint64_t ev;               /* the thread's event number then */
 	uint64_t size;
 	struct lt_site_fate *sf;
+	struct site_thread *st;    /* its site's count on its thread */
 	uint32_t thread;
 	uint32_t chain;            /* index + 1 into chains; 0 none */
 };
@@ -141,6 +142,16 @@ struct fthread {
 	UT_hash_handle hh;
 };
 
+/* How many of a site's blocks one thread holds now. */
+struct site_thread {
+	struct {
+		const struct lt_site_fate *sf;
+		uint32_t thread;
+	} key;
+	uint64_t live;
+	UT_hash_handle hh;
+};
+
 /* ---- the observer -------------------------------------------------------- */
 
 struct site_entry {
@@ -153,6 +164,7 @@ struct lt_fates {
 	struct ftable live;
 	struct site_entry *sites;       /* uthash by site pointer */
 	struct site_entry *last_site;
+	struct site_thread *site_threads;   /* uthash by (site, thread) */
 	struct fthread *threads;        /* uthash by serial */
 	struct fthread *last_thread;
 	struct chain *chains;
@@ -186,6 +198,13 @@ void lt_fates_free(struct lt_fates *f)
 		HASH_DEL(f->sites, s);
 		free(s->pub.v);
 		free(s);
+	}
+	{
+		struct site_thread *st, *sttmp;
+		HASH_ITER(hh, f->site_threads, st, sttmp) {
+			HASH_DEL(f->site_threads, st);
+			free(st);
+		}
 	}
 	HASH_ITER(hh, f->threads, t, ttmp) {
 		HASH_DEL(f->threads, t);
@@ -345,10 +364,35 @@ static struct lt_fate_key release_key(const struct fthread *t, uint32_t a_thread
 	return k;
 }
 
-static void site_released(struct lt_site_fate *sf)
+static void site_released(const struct fblock *b)
 {
-	if (sf->live_blocks)
-		sf->live_blocks--;
+	if (b->sf->live_blocks)
+		b->sf->live_blocks--;
+	if (b->st && b->st->live)
+		b->st->live--;
+}
+
+static struct site_thread *site_thread_of(struct lt_fates *f,
+					  struct lt_site_fate *sf,
+					  uint32_t thread)
+{
+	struct site_thread k, *st;
+
+	memset(&k, 0, sizeof(k));
+	k.key.sf = sf;
+	k.key.thread = thread;
+	HASH_FIND(hh, f->site_threads, &k.key, sizeof(k.key), st);
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->key = k.key;
+	if (LT_HASH_ADD(f->site_threads, key, sizeof(st->key), st) < 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
 }
 
 /* The end of a block: its own fate, and, when realloc had moved its chain
@@ -451,14 +495,19 @@ static void acquire(struct lt_fates *f, struct fthread *t, uint64_t ptr,
 			f->oom = true;
 		return;
 	}
-	if (++e->pub.live_blocks > e->pub.peak_live_blocks)
-		e->pub.peak_live_blocks = e->pub.live_blocks;
 	if (!ptr)
 		return;
 	b = (struct fblock){
 		.ptr = ptr, .sp = sp, .ev = t->events, .size = size,
 		.sf = &e->pub, .thread = t->serial,
+		.st = site_thread_of(f, &e->pub, t->serial),
 	};
+	if (!b.st)
+		f->oom = true;
+	if (++e->pub.live_blocks > e->pub.peak_live_blocks)
+		e->pub.peak_live_blocks = e->pub.live_blocks;
+	if (b.st && ++b.st->live > e->pub.peak_live_per_thread)
+		e->pub.peak_live_per_thread = b.st->live;
 	if (moved_from) {
 		b.chain = moved_from->chain ? moved_from->chain
 					    : new_chain(f, moved_from);
@@ -469,7 +518,7 @@ static void acquire(struct lt_fates *f, struct fthread *t, uint64_t ptr,
 	old = ffind(&f->live, ptr);
 	if (old) {
 		/* A release we never saw: the model counts the anomaly. */
-		site_released(old->sf);
+		site_released(old);
 		if (old->chain) {
 			f->chains[old->chain - 1].next_free = f->chain_free;
 			f->chain_free = old->chain;
@@ -503,7 +552,7 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 		const struct lt_rec_free *r = (const void *)h;
 		b = ffind(&f->live, r->ptr);
 		if (b) {
-			site_released(b->sf);
+			site_released(b);
 			/* realloc(p, 0) that freed p is a free, with the
 			 * free site's shallow stack. */
 			block_ends(f, t, b, h->aux, r->sp, false);
@@ -518,7 +567,7 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 			t->pending.valid = false;
 			b = ffind(&f->live, r->old_ptr);
 			if (b) {
-				site_released(b->sf);
+				site_released(b);
 				/* The first block of a chain waits for the
 				 * chain's end; later ones were moved on. */
 				if (b->chain) {

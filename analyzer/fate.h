@@ -70,6 +70,7 @@ struct lt_site_fate {
 
 	uint64_t live_blocks;        /* now (during the replay) */
 	uint64_t peak_live_blocks;   /* most of this site's blocks live at once */
+	uint64_t peak_live_per_thread;   /* ... held by one thread at once */
 
 	/* realloc growth at this site (it is the realloc's call site) */
 	uint64_t growth_steps;       /* reallocs here that made a block larger */
