@@ -251,6 +251,7 @@ static void test_candidates(void **state)
 	struct lt_gen *g = lt_gen_new(0, 0);
 	static const uint64_t in_f2[] = { 0x1400, 0x2000, 0x3000, 0x4000 };
 	static const uint64_t in_f3[] = { 0x1500, 0x2000, 0x3000, 0x4000 };
+	static const uint64_t in_f4[] = { 0x1600, 0x2000, 0x3000, 0x4000 };
 	struct built b;
 	struct lt_site_classes c;
 	uint64_t t = 100;
@@ -260,6 +261,7 @@ static void test_candidates(void **state)
 	stacks(g);
 	lt_gen_stack(g, 40, in_f2, 4);
 	lt_gen_stack(g, 41, in_f3, 4);
+	lt_gen_stack(g, 42, in_f4, 4);
 	for (int i = 0; i < 10; i++) {
 		lt_gen_alloc_sp(g, LT_FN_MALLOC, 10, t++, 0x10000, 64, SP_F);
 		lt_gen_free_site(g, t++, 0x10000, 20, SP_F);
@@ -276,6 +278,15 @@ static void test_candidates(void **state)
 		lt_gen_alloc_sp(g, LT_FN_MALLOC, 41, t++, 0x50000, 32, SP_F);
 		lt_gen_free_site(g, t++, 0x50000, 22, SP_G);
 	}
+	/* frame-local, but 16 at a time: a pool's business, not locals */
+	for (int r = 0; r < 125; r++) {
+		for (int i = 0; i < 16; i++)
+			lt_gen_alloc_sp(g, LT_FN_MALLOC, 42, t++,
+					0x60000 + 0x40 * (uint64_t)i, 48, SP_F);
+		for (int i = 0; i < 16; i++)
+			lt_gen_free_site(g, t++, 0x60000 + 0x40 * (uint64_t)i,
+					 20, SP_F);
+	}
 	b = build(g);
 
 	c = classes_of(&b, 10);
@@ -290,6 +301,11 @@ static void test_candidates(void **state)
 	assert_true(c.escapes[1] == 2000 && c.temporary == 2000);
 	assert_false(c.pool_candidate);
 	assert_false(c.stack_candidate);
+	c = classes_of(&b, 42);
+	assert_true(c.frame_local == 2000);
+	assert_int_equal(c.fate->peak_live_per_thread, 16);
+	assert_false(c.stack_candidate);
+	assert_true(c.pool_candidate);
 	release_built(&b);
 }
 
