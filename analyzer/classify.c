@@ -604,7 +604,7 @@ int lt_classify_site(struct lt_classifier *c, const struct lt_site *s,
 			escaped == 0 && out->thread == 0 && out->leaked == 0 &&
 			out->moved == 0 && out->chained == 0;
 		out->pool_candidate = one_size && !out->stack_candidate &&
-			s->calls >= LT_POOL_MIN_CALLS && !s->reallocs &&
+			out->calls >= LT_POOL_MIN_CALLS && !s->reallocs &&
 			out->chained == 0 &&
 			out->thread + out->leaked + out->moved <=
 				(1 - LT_STACK_MIN_SHARE) * out->calls &&

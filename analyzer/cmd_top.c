@@ -62,6 +62,14 @@ static void add(struct shown_class *v, size_t *n, const char *name,
 	(*n)++;
 }
 
+/* The most blocks of the site live at once (estimated when sampled: the
+ * site has one size, so one weight). */
+static double peak_live(const struct lt_model *m, const struct lt_site_classes *c)
+{
+	return (double)c->peak_live_blocks *
+	       lt_model_weight(m, c->site->min_size);
+}
+
 /* The classes of one site, in a fixed order, with their evidence. */
 static size_t word_classes(const struct lt_model *m,
 			   const struct lt_site_classes *c,
@@ -99,8 +107,8 @@ static size_t word_classes(const struct lt_model *m,
 		add(v, &n, "pool-candidate", "pool candidate", 0, -1,
 		    "%s calls of one size (%s), at most %s live at once: "
 		    "each block could be reused %s times",
-		    lt_fmt_count(a, s->calls), lt_fmt_bytes(x, s->min_size),
-		    lt_fmt_count(y, c->peak_live_blocks),
+		    lt_fmt_count_f(a, c->calls), lt_fmt_bytes(x, s->min_size),
+		    lt_fmt_count_f(y, peak_live(m, c)),
 		    lt_fmt_count_f(b, (double)s->calls /
 				   (double)(c->peak_live_blocks ?
 					    c->peak_live_blocks : 1)));
@@ -196,7 +204,8 @@ static void word_undecided(const struct lt_site_classes *c, char *buf,
 #define HOT_CALLS 100
 
 /* One plain sentence: what to do about this site, or why nothing. */
-static void suggest(const struct lt_site_classes *c, char *buf, size_t len)
+static void suggest(const struct lt_model *m, const struct lt_site_classes *c,
+		    char *buf, size_t len)
 {
 	const struct lt_site *s = c->site;
 	const struct lt_site_fate *sf = c->fate;
@@ -241,8 +250,9 @@ static void suggest(const struct lt_site_classes *c, char *buf, size_t len)
 		snprintf(buf, len, "%s blocks of one size (%s) churn through "
 			 "malloc with at most %s live at once: keep freed ones "
 			 "on a free list (a pool) and reuse them.",
-			 lt_fmt_count(a, s->calls), lt_fmt_bytes(b, s->min_size),
-			 lt_fmt_count(d, c->peak_live_blocks));
+			 lt_fmt_count_f(a, c->calls),
+			 lt_fmt_bytes(b, s->min_size),
+			 lt_fmt_count_f(d, peak_live(m, c)));
 	} else if (c->ambiguous >= 0.5 * c->calls) {
 		snprintf(buf, len, "Each block lives until a later call of %s "
 			 "(or a later turn of its loop) frees it: if one is "
@@ -410,7 +420,7 @@ static void print_text(FILE *out, const struct lt_sites_run *r,
 		word_undecided(&v[i].c, text, sizeof(text));
 		if (*text)
 			fprintf(out, "    %-28s %s\n", "undecided", text);
-		suggest(&v[i].c, text, sizeof(text));
+		suggest(m, &v[i].c, text, sizeof(text));
 		fprintf(out, "    -> %s\n", text);
 	}
 	if (all > n)
@@ -510,7 +520,7 @@ static void print_json(FILE *out, const struct lt_sites_run *r,
 				c->fate->additive_steps, c->fate->additive_chains,
 				c->fate->longest_chain, c->fate->step_min,
 				c->fate->step_max);
-		suggest(c, text, sizeof(text));
+		suggest(m, c, text, sizeof(text));
 		fprintf(out, ",\n     \"suggestion\": ");
 		lt_json_cstr(out, text);
 		fprintf(out, "}");
