@@ -159,6 +159,20 @@ check-exports: $(BUILD)/libtrace.so
 demo: all
 	$(Q)$(BUILD)/libtrace run -- $(BUILD)/samples/churn
 
+# Benchmarks beside heaptrack (make bench; never part of make test): installs
+# what it runs (bench/setup.sh), prints medians and writes bench/RESULTS.md.
+# BENCH_RUNS=N, BENCH_ONLY=micro,python,... (bench/run.py says the rest).
+.PHONY: bench
+BENCH_WORK ?= $(BUILD)/bench/work
+bench: all $(BUILD)/bench/micro
+	$(Q)sh bench/setup.sh $(BENCH_WORK)
+	$(Q)/usr/bin/python3 bench/run.py $(BUILD) $(BENCH_WORK) bench/RESULTS.md
+$(BUILD)/bench/micro: bench/micro.c $(BUILD)/.flags
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) $(CFLAGS) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls \
+	    -pthread $(CPPFLAGS) -o $@ $< $(LDFLAGS)
+
 # Fuzzing (make fuzz, fuzz-smoke, fuzz-replay): tests/fuzz/fuzz.mk
 include tests/fuzz/fuzz.mk
 # Sanitizer builds (make asan, ubsan, tsan): tests/sanitize.mk
