@@ -172,11 +172,15 @@ LT_HIDDEN void lt_unwind_init(void);
 /* Fills frames[] with the return addresses above the frame whose return
  * address is ret (the intercepted call's caller first); returns how many. */
 LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);
+/* The same, but 0 when ret is not where the wrapper said (no guessing). */
+LT_HIDDEN uint32_t lt_unwind_exact(void *ret, uint64_t *frames, uint32_t max);
 LT_HIDDEN uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max);
-/* Like lt_unwind, but also gives, for frames[1..n), the stack address that
- * holds each return address (slots[0] is unused); 0 if it cannot. */
+/* Like lt_unwind, step by step: also gives, for every frame, the stack
+ * address that holds its return address, and sets bit i of *signal_frames
+ * when frame i is a signal trampoline; 0 if it cannot.  Slow (libunwind's
+ * global cache lock, two sigprocmask calls a step): for learning only. */
 LT_HIDDEN uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
-				   uint32_t max);
+				   uint64_t *signal_frames, uint32_t max);
 
 /* ---- stackcache.c: per-thread cache of validated stacks ------------------- */
 /* The id of the stack above a call whose return address is ret and whose

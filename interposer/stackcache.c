@@ -4,14 +4,28 @@
  * again and again; when the return address, the caller's stack pointer and
  * every saved return address on the stack are what they were, the stack is
  * the same and need not be unwound again.  An entry remembers where each
- * return address lives (from a full unwind), so checking it is a handful of
- * loads.  Per thread, so no locks; never allocates with malloc.
+ * return address lives, so checking it is a handful of loads.  Per thread,
+ * so no locks; never allocates with malloc.
+ *
+ * Where the return addresses live comes from frame sizes: for a return
+ * address ip, the distance from the stack pointer just after the call
+ * returns there up to the slot holding that frame's own return address.
+ * Sizes are learned once per ip from an exact, step-by-step unwind (slow:
+ * libunwind takes a global lock with two sigprocmask calls per step) and
+ * kept in one process-wide table; after that a new stack costs one
+ * unw_backtrace and a load per frame.  A function whose frame size varies
+ * (alloca, stack realignment, a signal trampoline) is caught when the word
+ * at its predicted slot is not the return address the unwind found; it is
+ * marked variable, and stacks through it are unwound every time.
  */
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "shim.h"
 
-#define CACHE_WAYS   128     /* entries per kind, direct-mapped */
+#define CACHE_SETS   64      /* per kind; a set holds the stacks of one */
+#define CACHE_WAYS   4       /* (ret, sp), reached from several callers */
 #define CACHE_DEPTH  64      /* deeper stacks are unwound every time */
 
 struct cache_entry {
@@ -22,18 +36,93 @@ struct cache_entry {
 	uint32_t gen;                          /* the buffer's owner made it */
 	uint32_t pad;
 	const struct stack_entry *stack;
-	uint64_t slots[CACHE_DEPTH];           /* where frames[i] lives */
+	uint32_t slots[CACHE_DEPTH];           /* frames[i] lives at sp + this */
 };
 
 struct lt_stack_cache {
-	struct cache_entry e[2][CACHE_WAYS];
+	struct cache_entry e[2][CACHE_SETS][CACHE_WAYS];
+	uint8_t victim[2][CACHE_SETS];         /* the way replaced next */
+	/* The highest slot an exact unwind found on the owner's stack, + 8:
+	 * predicted slots above it are not read (they might not be mapped). */
+	uint64_t hi;
+	uint32_t hi_gen;
 };
 
-static inline unsigned way_of(uint64_t ret, uint64_t sp)
+/* ---- frame sizes: ip -> size, insert-only, lock-free --------------------- */
+
+#define FS_BITS      15
+#define FS_PROBES    8
+#define FS_VARIABLE  0xffffu            /* size in 8-byte words, or this */
+#define FS_IP_MASK   ((1ull << 48) - 1)
+
+static _Atomic(_Atomic uint64_t *) frame_sizes;
+
+static _Atomic uint64_t *fs_table(void)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&frame_sizes, memory_order_acquire);
+
+	if (lt_likely(t))
+		return t;
+	_Atomic uint64_t *mine = lt_os_map(sizeof(uint64_t) << FS_BITS), *none = NULL;
+	if (!mine)
+		return NULL;
+	if (atomic_compare_exchange_strong(&frame_sizes, &none, mine))
+		return mine;
+	munmap((void *)mine, sizeof(uint64_t) << FS_BITS);
+	return none;
+}
+
+static inline unsigned fs_slot(uint64_t ip)
+{
+	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - FS_BITS));
+}
+
+/* The size for ip in words, FS_VARIABLE, or 0 when not known yet. */
+static unsigned fs_get(_Atomic uint64_t *t, uint64_t ip)
+{
+	unsigned h = fs_slot(ip);
+
+	for (unsigned i = 0; i < FS_PROBES; i++) {
+		uint64_t v = atomic_load_explicit(&t[(h + i) & ((1u << FS_BITS) - 1)],
+						  memory_order_relaxed);
+		if (!v)
+			return 0;
+		if ((v & FS_IP_MASK) == ip)
+			return (unsigned)(v >> 48);
+	}
+	return 0;
+}
+
+/* Records ip's size; FS_VARIABLE wins over any size already there. */
+static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
+{
+	unsigned h = fs_slot(ip);
+	uint64_t want = ip | (uint64_t)words << 48;
+
+	if (!ip || ip > FS_IP_MASK || !words)
+		return;
+	for (unsigned i = 0; i < FS_PROBES; i++) {
+		_Atomic uint64_t *e = &t[(h + i) & ((1u << FS_BITS) - 1)];
+		uint64_t v = atomic_load_explicit(e, memory_order_relaxed);
+
+		for (;;) {
+			if (v && (v & FS_IP_MASK) != ip)
+				break;                  /* someone else's: probe on */
+			if (v == want || (v >> 48) == FS_VARIABLE)
+				return;
+			if (v && words != FS_VARIABLE)
+				return;                 /* first size stays */
+			if (atomic_compare_exchange_weak(e, &v, want))
+				return;
+		}
+	}
+}
+
+static inline unsigned set_of(uint64_t ret, uint64_t sp)
 {
 	uint64_t h = (ret ^ (sp << 7)) * 0x9e3779b97f4a7c15ull;
 
-	return (unsigned)(h >> 57) & (CACHE_WAYS - 1);
+	return (unsigned)(h >> 58) & (CACHE_SETS - 1);
 }
 
 static bool still_valid(const struct cache_entry *c)
@@ -42,9 +131,70 @@ static bool still_valid(const struct cache_entry *c)
 	const uint64_t *frames = lt_stacks_frames(c->stack, &n);
 
 	for (uint32_t i = 1; i < c->n; i++)
-		if (*(const volatile uint64_t *)(uintptr_t)c->slots[i] != frames[i])
+		if (*(const volatile uint64_t *)(uintptr_t)(c->sp + c->slots[i]) != frames[i])
 			return false;
 	return true;
+}
+
+/*
+ * Slots of frames[0..n) for a stack whose call has stack pointer sp, from
+ * the frame sizes: 1 when every slot is known and holds the frame unwound,
+ * 0 when a size is missing (learn them), -1 when the stack cannot be
+ * cached.
+ */
+static int predict_slots(_Atomic uint64_t *fs, uint64_t hi, uint64_t sp,
+			 const uint64_t *frames, uint32_t n, uint64_t *slots)
+{
+	uint64_t s = sp - sizeof(uint64_t);
+
+	slots[0] = s;
+	for (uint32_t i = 1; i < n; i++) {
+		unsigned words = fs_get(fs, frames[i - 1]);
+
+		if (!words)
+			return 0;
+		if (words == FS_VARIABLE)
+			return -1;
+		s += (uint64_t)words * sizeof(uint64_t);
+		if (s + sizeof(uint64_t) > hi)
+			return 0;
+		if (*(const volatile uint64_t *)(uintptr_t)s != frames[i]) {
+			fs_put(fs, frames[i - 1], FS_VARIABLE);
+			return -1;
+		}
+		slots[i] = s;
+	}
+	return 1;
+}
+
+/*
+ * The exact slots of this stack by stepping through it, and the frame size
+ * of every ip on it for next time.  true when the walk agrees with frames.
+ */
+static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
+			void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
+			uint64_t *slots)
+{
+	uint64_t walked[CACHE_DEPTH], sig;
+	uint32_t got = lt_unwind_slots(ret, walked, slots, &sig, n);
+
+	if (got != n || slots[0] + sizeof(uint64_t) != sp ||
+	    memcmp(walked, frames, n * sizeof(uint64_t)) != 0)
+		return false;
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		uint64_t size = slots[i + 1] - slots[i];
+
+		if (slots[i + 1] <= slots[i] || size % sizeof(uint64_t) ||
+		    size / sizeof(uint64_t) >= FS_VARIABLE || (sig >> i & 1))
+			fs_put(fs, frames[i], FS_VARIABLE);
+		else
+			fs_put(fs, frames[i], (unsigned)(size / sizeof(uint64_t)));
+	}
+	if (cache->hi_gen != gen || cache->hi < slots[n - 1] + sizeof(uint64_t)) {
+		cache->hi = slots[n - 1] + sizeof(uint64_t);
+		cache->hi_gen = gen;
+	}
+	return !sig;
 }
 
 int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
@@ -60,15 +210,21 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		if (!b->cache)
 			return -1;
 	}
-	struct cache_entry *c = &b->cache->e[kind][way_of(r, sp)];
+	unsigned set = set_of(r, sp);
+	struct cache_entry *ways = b->cache->e[kind][set];
 
-	if (c->ret == r && c->sp == sp && c->depth == depth && c->gen == b->cache_gen &&
-	    still_valid(c)) {
-		*id = lt_stacks_use(c->stack);
-		return 0;
+	for (unsigned w = 0; w < CACHE_WAYS; w++) {
+		const struct cache_entry *c = &ways[w];
+
+		if (c->ret == r && c->sp == sp && c->depth == depth &&
+		    c->gen == b->cache_gen && still_valid(c)) {
+			*id = lt_stacks_use(c->stack);
+			return 0;
+		}
 	}
 
-	uint32_t n = lt_unwind_slots(ret, frames, slots, depth);
+	_Atomic uint64_t *fs = fs_table();
+	uint32_t n = fs ? lt_unwind_exact(ret, frames, depth) : 0;
 	if (!n)
 		return -1;
 	const struct stack_entry *e = lt_stacks_intern_entry(frames, n);
@@ -76,16 +232,23 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		*id = LT_STACK_NONE;
 		return 0;
 	}
-	/* Only an unwind that agrees with the wrapper about where the call
-	 * came from can be trusted to check later. */
-	if (slots[0] + sizeof(uint64_t) == sp) {
+	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
+	int known = predict_slots(fs, hi, sp, frames, n, slots);
+
+	if (known == 0)
+		known = learn_slots(fs, b->cache, b->cache_gen, ret, sp, frames, n, slots) ? 1 : -1;
+	if (known > 0 && (n < 2 || slots[n - 1] - sp < UINT32_MAX)) {
+		struct cache_entry *c = &ways[b->cache->victim[kind][set]++ % CACHE_WAYS];
+
 		c->ret = r;
 		c->sp = sp;
 		c->depth = depth;
 		c->n = n;
 		c->gen = b->cache_gen;
 		c->stack = e;
-		memcpy(c->slots, slots, n * sizeof(uint64_t));
+		c->slots[0] = 0;        /* frames[0] is ret, checked above */
+		for (uint32_t i = 1; i < n; i++)
+			c->slots[i] = (uint32_t)(slots[i] - sp);
 	}
 	*id = lt_stacks_use(e);
 	return 0;

@@ -14,31 +14,40 @@ void lt_unwind_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
-uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max)
+/* The frames from ret up, or 0 when ret is not among the first few return
+ * addresses libunwind found (the wrapper was reshaped by the compiler). */
+uint32_t lt_unwind_exact(void *ret, uint64_t *frames, uint32_t max)
 {
 	void *raw[LT_MAX_DEPTH + 8];
 	int n = unw_backtrace(raw, (int)(max + 8));
-	int start = -1;
 
 	/* Skip the shim's own frames: start at the intercepted call's return
 	 * address, which the wrapper passed in. */
 	for (int i = 0; i < n && i < 8; i++) {
-		if (raw[i] == ret) {
-			start = i;
-			break;
-		}
-	}
-	if (start < 0) {
-		/* The compiler reshaped the wrapper: fall back to the usual depth
-		 * of wrapper -> lt_capture -> lt_unwind, with ret in front. */
-		frames[0] = (uint64_t)(uintptr_t)ret;
-		uint32_t count = 1;
-		for (int i = 4; i < n && count < max; i++)
-			frames[count++] = (uint64_t)(uintptr_t)raw[i];
+		if (raw[i] != ret)
+			continue;
+		uint32_t count = 0;
+		for (int j = i; j < n && count < max; j++)
+			frames[count++] = (uint64_t)(uintptr_t)raw[j];
 		return count;
 	}
-	uint32_t count = 0;
-	for (int i = start; i < n && count < max; i++)
+	return 0;
+}
+
+uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max)
+{
+	uint32_t n = lt_unwind_exact(ret, frames, max);
+
+	if (n || max < 2)
+		return n;
+	/* The compiler reshaped the wrapper: fall back to the usual depth of
+	 * wrapper -> lt_capture -> lt_unwind, with ret in front. */
+	void *raw[LT_MAX_DEPTH + 8];
+	int got = unw_backtrace(raw, (int)(max + 8));
+	uint32_t count = 1;
+
+	frames[0] = (uint64_t)(uintptr_t)ret;
+	for (int i = 4; i < got && count < max; i++)
 		frames[count++] = (uint64_t)(uintptr_t)raw[i];
 	return count;
 }
@@ -73,13 +82,15 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 	return n;
 }
 
-uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots, uint32_t max)
+uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
+			 uint64_t *signal_frames, uint32_t max)
 {
 	unw_cursor_t cursor;
 	unw_context_t here;
 	uint32_t n = 0;
 	int skipped = 0;
 
+	*signal_frames = 0;
 	unw_getcontext(&here);
 	if (unw_init_local(&cursor, &here) < 0)
 		return 0;
@@ -102,6 +113,8 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots, uint32_t 
 		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || !ip ||
 		    unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0)
 			break;
+		if (n < 64 && unw_is_signal_frame(&cursor) > 0)
+			*signal_frames |= 1ull << n;
 		frames[n] = ip;
 		slots[n] = sp - sizeof(uint64_t);
 		n++;

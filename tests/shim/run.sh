@@ -33,5 +33,40 @@ if [ "$got" = "$want_a $want_b" ]; then
 else
 	not_ok "stack cache: via_a/via_b calls $got, the program made $want_a $want_b"
 fi
+# Many paths to one call site through fixed-size and alloca frames, on two
+# threads: every allocation's recorded stack must be its own path.
+cc -O1 -g -fno-inline -fno-optimize-sibling-calls -pthread -o "$tmp/stackpaths" \
+	tests/shim/stackpaths.c || exit 1
+"$tmp/stackpaths" > "$tmp/paths.want" || not_ok "stackpaths ran untraced"
+LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/sp.lt" \
+	"$tmp/stackpaths" > "$tmp/paths.out" || not_ok "stackpaths ran traced"
+"$build/libtrace" report --json --top 100000 --frames 64 "$tmp/sp.lt" > "$tmp/sp.json" ||
+	not_ok "report of the stackpaths dump"
+if ! cmp -s "$tmp/paths.want" "$tmp/paths.out"; then
+	not_ok "stackpaths: output changed under the shim"
+elif diff=$(python3 - "$tmp/paths.out" "$tmp/sp.json" <<'PY'
+import json, sys
+want = {}
+for line in open(sys.argv[1]):
+    path, n = line.split()
+    want[path] = int(n)
+got = {}
+for s in json.load(open(sys.argv[2]))["sites_by_calls"]:
+    funcs = [f.get("function") or "?" for f in s.get("frames", [])]
+    if "leaf" not in funcs:
+        continue
+    path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fc", "fv"))
+    got[path] = got.get(path, 0) + s["calls"]
+bad = [(p, want.get(p, 0), got.get(p, 0)) for p in sorted(set(want) | set(got))
+       if want.get(p, 0) != got.get(p, 0)]
+for p, w, g in bad[:5]:
+    print("%s: program %d, libtrace %d" % (p, w, g))
+sys.exit(1 if bad else 0)
+PY
+); then
+	ok "stack cache: $(wc -l < "$tmp/paths.want") paths through alloca frames on two threads, every allocation on its own path"
+else
+	not_ok "stack cache: allocations on the wrong path: $(echo "$diff" | tr '\n' ';')"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,164 @@
+/*
+ * Random call paths to one malloc call site, through functions of fixed
+ * and of varying frame size (alloca), at varying depths, on two threads.
+ * Prints how many allocations each path made, as "PATH COUNT" with the
+ * path written leaf first (a letter per frame: a, b, c fixed, v alloca);
+ * run.sh compares that with the stacks libtrace recorded.  A stack cache
+ * that ever returned a stale stack would move counts between paths.
+ */
+#include <alloca.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 6
+#define ROUNDS    60000
+
+struct walk {
+	uint32_t rng;             /* drives one walk */
+	uint32_t outer;           /* picks the walks */
+	char path[MAX_DEPTH + 1];
+	unsigned len;
+	unsigned long *counts;    /* indexed by path_index() */
+};
+
+static unsigned path_index(const char *path, unsigned len)
+{
+	unsigned i = 0;
+
+	for (unsigned k = 0; k < len; k++)
+		i = i * 4 + (unsigned)(strchr("abcv", path[k]) - "abcv");
+	return i + len * 4096u;   /* no two lengths share an index */
+}
+
+static uint32_t next(struct walk *w)
+{
+	w->rng = w->rng * 1103515245u + 12345u;
+	return w->rng >> 8;
+}
+
+static int go(struct walk *w, unsigned left);
+
+__attribute__((noinline)) static int leaf(struct walk *w)
+{
+	volatile char *p = malloc(24 + next(w) % 100);
+
+	if (!p)
+		abort();
+	p[0] = 1;
+	int r = p[0];
+	free((void *)p);
+	/* The path was written root first; count it leaf first. */
+	char rev[MAX_DEPTH + 1];
+	for (unsigned k = 0; k < w->len; k++)
+		rev[k] = w->path[w->len - 1 - k];
+	w->counts[path_index(rev, w->len)]++;
+	return r;
+}
+
+__attribute__((noinline)) static int fa(struct walk *w, unsigned left)
+{
+	w->path[w->len++] = 'a';
+	int r = go(w, left);
+	w->len--;
+	__asm__ volatile("" : "+r"(r));
+	return r + 1;
+}
+
+__attribute__((noinline)) static int fb(struct walk *w, unsigned left)
+{
+	volatile char pad[200];
+
+	pad[0] = (char)left;
+	w->path[w->len++] = 'b';
+	int r = go(w, left) + pad[0];
+	w->len--;
+	return r + 2;
+}
+
+__attribute__((noinline)) static int fc(struct walk *w, unsigned left)
+{
+	volatile char pad[40];
+
+	pad[0] = (char)left;
+	w->path[w->len++] = 'c';
+	int r = go(w, left) + pad[0];
+	w->len--;
+	return r + 3;
+}
+
+/* A frame whose size changes from call to call. */
+__attribute__((noinline)) static int fv(struct walk *w, unsigned left)
+{
+	size_t n = 16 + ((w->outer >> 4) ^ left * 977u) % 3000;
+	volatile char *buf = alloca(n);
+
+	buf[0] = (char)left;
+	buf[n - 1] = 0;
+	w->path[w->len++] = 'v';
+	int r = go(w, left) + buf[0];
+	w->len--;
+	return r + 4;
+}
+
+__attribute__((noinline)) static int go(struct walk *w, unsigned left)
+{
+	if (!left)
+		return leaf(w);
+	switch (next(w) % 4) {
+	case 0:  return fa(w, left - 1) + 1;
+	case 1:  return fb(w, left - 1) + 1;
+	case 2:  return fc(w, left - 1) + 1;
+	default: return fv(w, left - 1) + 1;
+	}
+}
+
+#define SLOTS (MAX_DEPTH + 1) * 4096u
+
+static void *run(void *arg)
+{
+	struct walk *w = arg;
+	int sink = 0;
+
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		/* Mostly a few hot paths, as in real programs, sometimes anything. */
+		w->outer = w->outer * 1103515245u + 12345u;
+		uint32_t pick = w->outer >> 8;
+		w->rng = pick % 8 ? (pick % 32) * 7919u : pick;
+		sink += go(w, 1 + next(w) % MAX_DEPTH);
+	}
+	__asm__ volatile("" : : "r"(sink));
+	return NULL;
+}
+
+int main(void)
+{
+	static unsigned long counts[2][SLOTS];
+	struct walk w[2] = { { .outer = 1, .counts = counts[0] }, { .outer = 2, .counts = counts[1] } };
+	pthread_t other;
+
+	if (pthread_create(&other, NULL, run, &w[1]))
+		return 1;
+	run(&w[0]);
+	pthread_join(other, NULL);
+	for (unsigned len = 1; len <= MAX_DEPTH; len++) {
+		unsigned total = 1;
+		for (unsigned k = 0; k < len; k++)
+			total *= 4;
+		for (unsigned i = 0; i < total; i++) {
+			unsigned long n = counts[0][i + len * 4096u] + counts[1][i + len * 4096u];
+			char path[MAX_DEPTH + 1];
+			unsigned x = i;
+
+			if (!n)
+				continue;
+			for (unsigned k = len; k-- > 0; x /= 4)
+				path[k] = "abcv"[x % 4];
+			path[len] = '\0';
+			printf("%s %lu\n", path, n);
+		}
+	}
+	return 0;
+}
