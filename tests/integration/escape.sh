@@ -157,6 +157,28 @@ else
 	not_ok "LIBTRACE_FREE_DEPTH=0: top says the free sites are missing" "free_sites=$($CHECK get "$d/escape_local.json" free_sites 2>&1)"
 fi
 
+# Built with -O2, inlining allowed: the allocating functions are inlined
+# into their callers, and the levels still count source frames.
+d=$TMP/O2
+mkdir -p "$d"
+for name in escape_local escape_caller escape_pool; do
+	if ! cc -std=gnu11 -O2 -g -fno-omit-frame-pointer -pthread -I"$ROOT/include" \
+		-I"$ROOT/samples" -o "$d/$name-O2" "$ROOT/samples/$name.c" 2>"$d/cc.err"; then
+		not_ok "$name: builds with -O2" "$(oneline "$d/cc.err")"
+		continue
+	fi
+	traced "$d" "$name" -- "$d/$name-O2" || continue
+	top_json "$d/$name.lt" "$d/$name.json" || continue
+	expect "$name (-O2, inlined): every site's classes and counts exact, levels in source frames" \
+		$CHECK sites "$d/$name.truth" "$d/$name.json"
+done
+if [ -f "$d/escape_caller.json" ] &&
+   [ "$($CHECK get "$d/escape_caller.json" sites.0.frames.0.inlined)" = True ]; then
+	ok "escape_caller (-O2): the allocating function is shown as an inlined frame"
+else
+	not_ok "escape_caller (-O2): inlined frame" "frames.0.inlined is not true"
+fi
+
 # ---- the older samples: their sites as their comments describe them --------
 for name in churn pool leak realloc; do
 	d=$TMP/older
