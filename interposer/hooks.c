@@ -100,6 +100,9 @@ static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size
 		uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 		struct lt_rec_alloc *r = lt_reserve(t, sizeof(*r));
 
+		if (lt_opt.sample)
+			lt_sampled_add(p);
+
 		if (r) {
 			r->head = (struct lt_rec_head){ LT_REC_ALLOC, fn, sizeof(*r), stack };
 			r->ticks = lt_ticks();
@@ -109,6 +112,16 @@ static void record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size
 			lt_commit(t, sizeof(*r));
 		}
 	}
+	t->guard--;
+}
+
+/* A release a sampled run does not write: counted for the trailer only. */
+static void count_free(struct lt_thread *t, int64_t usable)
+{
+	struct lt_counts *c = enter(t);
+
+	c->frees++;
+	c->live -= usable;
 	t->guard--;
 }
 
@@ -191,6 +204,11 @@ LT_EXPORT void free(void *p)
 		lt_real.free(p);
 		return;
 	}
+	if (lt_opt.sample && !lt_sampled_take(p)) {
+		count_free(t, (int64_t)malloc_usable_size(p));
+		lt_real.free(p);
+		return;
+	}
 	record_free(t, LT_FN_FREE, p, lt_ticks(), RET_ADDR(), CALLER_SP(),
 		    (int64_t)malloc_usable_size(p));
 	lt_real.free(p);
@@ -237,6 +255,11 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 			uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));
 
+			if (lt_opt.sample) {
+				lt_sampled_take(old);
+				lt_sampled_add(p);
+			}
+
 			if (r) {
 				r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), stack };
 				r->ticks_before = before;
@@ -250,8 +273,10 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		} else {
 			/* Not sampled: the old block still goes away.  Sampled dumps
 			 * take their totals from the trailer, so this free is not
-			 * double-counted there. */
-			struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
+			 * double-counted there.  Only a recorded block's release
+			 * is written. */
+			struct lt_rec_free *r = lt_sampled_take(old) ?
+				lt_reserve(t, sizeof(*r)) : NULL;
 
 			if (r) {
 				r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), 0 };
@@ -264,7 +289,10 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		t->guard--;
 	} else if (!bytes) {
 		/* realloc(p, 0) freed p and returned NULL (glibc). */
-		record_free(t, fn, old, before, ret, sp, old_usable);
+		if (lt_opt.sample && !lt_sampled_take(old))
+			count_free(t, old_usable);
+		else
+			record_free(t, fn, old, before, ret, sp, old_usable);
 	}
 	return p;
 }

@@ -242,6 +242,11 @@ LT_HIDDEN uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t dep
 LT_HIDDEN uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret,
 				     uint64_t sp, uint32_t depth);
 LT_HIDDEN bool lt_sampled(struct lt_thread *t, uint64_t size);
+/* sampled.c: with LIBTRACE_SAMPLE, the recorded blocks still live.  add
+ * before the block is handed out; take says whether a release must be
+ * written (true also once the set is full: then every release is). */
+LT_HIDDEN void lt_sampled_add(void *ptr);
+LT_HIDDEN bool lt_sampled_take(void *ptr);
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);
 LT_HIDDEN void lt_finish(enum lt_end_reason why, int code);

@@ -1,0 +1,124 @@
+/*
+ * The blocks a sampled run recorded, so that only their frees are written.
+ * With LIBTRACE_SAMPLE a few blocks in a thousand are recorded; writing
+ * every free as well would cost nearly what an exact run costs.  A free is
+ * written when its address is in this set, which the recorded allocation
+ * put there before malloc returned it (so before any other thread could
+ * free it).
+ *
+ * One process-wide open-addressing set of addresses, lock-free: insert
+ * claims an empty or deleted slot with a CAS, removal marks the slot
+ * deleted.  Slots never emptied again are counted; when three quarters are
+ * used the set stops answering and every free is written from then on, as
+ * an exact run does (the dump stays correct, only bigger).
+ *
+ * Nearly every free is of a block that was not sampled, and a probe of a
+ * 2 MiB table misses the cache; so a 32 KiB array of counters, one per
+ * home slot, answers "not sampled" first from a line that stays cached.
+ */
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "shim.h"
+
+#define SET_BITS   18                   /* 2 MiB of address space */
+#define SET_SLOTS  (1u << SET_BITS)
+#define DELETED    1ull                 /* no block lives at address 1 */
+
+static _Atomic(_Atomic uint64_t *) set;
+static _Atomic uint32_t used;           /* slots ever claimed from empty */
+static _Atomic bool overflowed;
+#define HINT_BITS  15
+static _Atomic uint8_t hints[1u << HINT_BITS];  /* sampled blocks per home */
+
+static _Atomic uint64_t *table(void)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&set, memory_order_acquire);
+
+	if (lt_likely(t))
+		return t;
+	_Atomic uint64_t *mine = lt_os_map(sizeof(uint64_t) * SET_SLOTS), *none = NULL;
+	if (!mine)
+		return NULL;
+	if (atomic_compare_exchange_strong(&set, &none, mine))
+		return mine;
+	munmap((void *)mine, sizeof(uint64_t) * SET_SLOTS);
+	return none;
+}
+
+static inline unsigned home(uint64_t p)
+{
+	return (unsigned)((p * 0x9e3779b97f4a7c15ull) >> (64 - SET_BITS));
+}
+
+static inline _Atomic uint8_t *hint(unsigned home)
+{
+	return &hints[home >> (SET_BITS - HINT_BITS)];
+}
+
+/* Counts one more or one fewer; a counter that reached 255 stays there. */
+static void hint_add(_Atomic uint8_t *c, int delta)
+{
+	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+
+	while (v != 255 && !(delta < 0 && v == 0) &&
+	       !atomic_compare_exchange_weak(c, &v, (uint8_t)(v + delta)))
+		;
+}
+
+void lt_sampled_add(void *ptr)
+{
+	_Atomic uint64_t *t = table();
+	uint64_t p = (uint64_t)(uintptr_t)ptr;
+	unsigned h = home(p);
+
+	if (!t || atomic_load_explicit(&overflowed, memory_order_relaxed)) {
+		atomic_store(&overflowed, true);
+		return;
+	}
+	for (unsigned i = 0; i < SET_SLOTS; i++) {
+		_Atomic uint64_t *s = &t[(h + i) & (SET_SLOTS - 1)];
+		uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
+
+		if (v == DELETED && atomic_compare_exchange_strong(s, &v, p)) {
+			hint_add(hint(h), 1);
+			return;
+		}
+		if (v == 0) {
+			if (atomic_fetch_add(&used, 1) >= SET_SLOTS / 4 * 3)
+				break;
+			if (atomic_compare_exchange_strong(s, &v, p)) {
+				hint_add(hint(h), 1);
+				return;
+			}
+			atomic_fetch_sub(&used, 1);   /* lost the race: probe on */
+		}
+	}
+	atomic_store(&overflowed, true);
+}
+
+bool lt_sampled_take(void *ptr)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&set, memory_order_acquire);
+	uint64_t p = (uint64_t)(uintptr_t)ptr;
+	unsigned h = home(p);
+
+	if (lt_unlikely(atomic_load_explicit(&overflowed, memory_order_relaxed)))
+		return true;
+	if (!t || !atomic_load_explicit(hint(h), memory_order_relaxed))
+		return false;
+	for (unsigned i = 0; i < SET_SLOTS; i++) {
+		_Atomic uint64_t *s = &t[(h + i) & (SET_SLOTS - 1)];
+		uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
+
+		if (v == 0)
+			return false;
+		if (v == p) {
+			if (!atomic_compare_exchange_strong(s, &v, DELETED))
+				return false;
+			hint_add(hint(h), -1);
+			return true;
+		}
+	}
+	return false;
+}
