@@ -7,6 +7,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -561,6 +562,36 @@ LT_EXPORT int prctl(int option, ...)
 	int rc = lt_real.prctl(option, a[0], a[1], a[2], a[3]);
 	if (rc == 0 && option == PR_SET_NAME && a[0] && recording(t))
 		record_name(t, 0, (const char *)a[0]);
+	return rc;
+}
+
+/* ---- libunwind's validation pipe ---------------------------------------------- */
+
+/*
+ * libunwind 1.6 checks addresses while stepping by writing a byte of them
+ * to a pipe it opens on the lowest free descriptors.  A daemon that closes
+ * every descriptor and opens its own files on those numbers would then
+ * have libunwind read and write its files, and close them to make a new
+ * pipe.  The pipe libunwind asks for is moved up out of the program's way
+ * (the dump's descriptor sits at 512 and up, this at 960 and up); every
+ * other caller gets pipe2 untouched.
+ */
+#define LT_UNWIND_PIPE_FD 960
+
+LT_EXPORT int pipe2(int fds[2], int flags)
+{
+	int rc = (int)syscall(SYS_pipe2, fds, flags);
+
+	if (rc == 0 && lt_unwind_owns(RET_ADDR())) {
+		for (int i = 0; i < 2; i++) {
+			int high = fcntl(fds[i], F_DUPFD_CLOEXEC, LT_UNWIND_PIPE_FD);
+
+			if (high >= 0) {
+				close(fds[i]);
+				fds[i] = high;
+			}
+		}
+	}
 	return rc;
 }
 

@@ -169,6 +169,7 @@ LT_HIDDEN uint64_t lt_stacks_defined(void);
 
 /* ---- unwind.c: the one file that includes libunwind.h --------------------- */
 LT_HIDDEN void lt_unwind_init(void);
+LT_HIDDEN bool lt_unwind_owns(const void *addr);
 /* Fills frames[] with the return addresses above the frame whose return
  * address is ret (the intercepted call's caller first); returns how many. */
 LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);

@@ -5,9 +5,19 @@
  * libunwind version does).
  */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 
 #include "shim.h"
+
+/* Whether code at addr belongs to libunwind itself. */
+bool lt_unwind_owns(const void *addr)
+{
+	Dl_info mine, theirs;
+
+	return dladdr((const void *)unw_backtrace, &mine) && dladdr(addr, &theirs) &&
+	       mine.dli_fbase == theirs.dli_fbase;
+}
 
 void lt_unwind_init(void)
 {
