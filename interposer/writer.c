@@ -422,9 +422,14 @@ int lt_writer_open(uint32_t flags, const char *parent_dump)
 
 		memcpy(try, path, sizeof(path));
 		if (i) {
+			/* app.42.lt -> app.42.1.lt, so *.lt still finds it. */
 			size_t n = strlen(try);
-			n = append(try, n, sizeof(try), ".");
-			append(try, n, sizeof(try), lt_fmt_u64(num + sizeof(num), (uint64_t)i));
+			bool ext = n > 3 && !strcmp(try + n - 3, ".lt");
+
+			n = append(try, ext ? n - 3 : n, sizeof(try), ".");
+			n = append(try, n, sizeof(try), lt_fmt_u64(num + sizeof(num), (uint64_t)i));
+			if (ext)
+				append(try, n, sizeof(try), ".lt");
 		}
 		fd = open(try, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {

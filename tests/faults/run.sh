@@ -479,14 +479,14 @@ for name in dump dangling; do
 	(umask 000; LD_PRELOAD="$SO" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$d/shared/$name.lt" \
 		"$B/faulty" churn 1000 >"$d/$name.out" 2>"$d/$name.err")
 	st=$?
-	mode=$(stat -c %a "$d/shared/$name.lt.1" 2>/dev/null)
+	mode=$(stat -c %a "$d/shared/$name.1.lt" 2>/dev/null)
 	if [ "$st" = 0 ] && [ "$(cat "$d/victim")" = precious ] && [ ! -e "$d/created-by-attacker" ] &&
 	   [ -L "$d/shared/$name.lt" ] && [ "$mode" = 600 ] &&
-	   "$LT" report "$d/shared/$name.lt.1" >/dev/null 2>&1; then
-		ok "symlink: a planted $name link is not followed; the dump went to $name.lt.1, mode 0600 under umask 000"
+	   "$LT" report "$d/shared/$name.1.lt" >/dev/null 2>&1; then
+		ok "symlink: a planted $name link is not followed; the dump went to $name.1.lt, mode 0600 under umask 000"
 	else
 		not_ok "symlink: a planted $name link is not followed" \
-			"exit $st, victim '$(cat "$d/victim")', attacker file $( [ -e "$d/created-by-attacker" ] && echo created || echo absent), $name.lt.1 mode '${mode}'; $(oneline "$d/$name.err")"
+			"exit $st, victim '$(cat "$d/victim")', attacker file $( [ -e "$d/created-by-attacker" ] && echo created || echo absent), $name.1.lt mode '${mode}'; $(oneline "$d/$name.err")"
 	fi
 done
 
