@@ -50,12 +50,16 @@ struct lt_stack_cache {
 
 /* ---- frame sizes: ip -> size, insert-only, lock-free --------------------- */
 
-#define FS_BITS      15
-#define FS_PROBES    8
+#define FS_BITS      17                 /* 1 MiB of address space */
+#define FS_PROBES    16
 #define FS_VARIABLE  0xffffu            /* size in 8-byte words, or this */
 #define FS_IP_MASK   ((1ull << 48) - 1)
 
 static _Atomic(_Atomic uint64_t *) frame_sizes;
+/* Set when an ip found no room: from then on unknown ips are not learned
+ * (each attempt would step through libunwind's lock again), their stacks
+ * are unwound every time. */
+static _Atomic bool fs_full;
 
 static _Atomic uint64_t *fs_table(void)
 {
@@ -116,6 +120,7 @@ static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 				return;
 		}
 	}
+	atomic_store_explicit(&fs_full, true, memory_order_relaxed);
 }
 
 static inline unsigned set_of(uint64_t ret, uint64_t sp)
@@ -235,6 +240,8 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
 	int known = predict_slots(fs, hi, sp, frames, n, slots);
 
+	if (known == 0 && atomic_load_explicit(&fs_full, memory_order_relaxed))
+		known = -1;
 	if (known == 0)
 		known = learn_slots(fs, b->cache, b->cache_gen, ret, sp, frames, n, slots) ? 1 : -1;
 	if (known > 0 && (n < 2 || slots[n - 1] - sp < UINT32_MAX)) {
