@@ -7,6 +7,7 @@
  * for.  Never uses a signal the program handles itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -57,6 +58,45 @@ static bool claim_signal(void)
 	return lt_real.sigaction(LIVE_SIGNAL, &sa, NULL) == 0;
 }
 
+/*
+ * Whether thread tid blocks sig now (SigBlk in /proc/self/task/TID/status).
+ * Such a thread cannot answer: it is written as unavailable at once instead
+ * of being waited for (xz, for one, blocks every signal in its workers).
+ * false when it cannot tell.
+ */
+static bool blocks_signal(pid_t tid, int sig)
+{
+	char path[64] = "/proc/self/task/", num[24], buf[2048];
+	const char *digits = lt_fmt_u64(num + sizeof(num), (uint64_t)tid);
+	size_t n = strlen(path);
+
+	memcpy(path + n, digits, strlen(digits));
+	n += strlen(digits);
+	memcpy(path + n, "/status", sizeof("/status"));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return false;
+	buf[got] = '\0';
+	const char *line = strstr(buf, "\nSigBlk:");
+	if (!line)
+		return false;
+	line += sizeof("\nSigBlk:") - 1;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	/* Hex digits, the highest signal first: bit sig-1 of the mask. */
+	size_t len = strspn(line, "0123456789abcdef");
+	unsigned bit = (unsigned)sig - 1;
+	if (bit / 4 >= len)
+		return false;
+	char c = line[len - 1 - bit / 4];
+	unsigned v = (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+	return v >> (bit % 4) & 1;
+}
+
 static void emit(uint32_t thread, uint32_t tid, uint32_t snapshot, uint8_t status,
 		 const uint64_t *frames, uint32_t n, uint32_t *seq)
 {
@@ -95,7 +135,8 @@ void lt_live_stacks(uint32_t snapshot, void *uc, uint32_t *seq)
 		b->live_thread = b->thread;
 		b->live_tid = b->tid;
 		atomic_store(&b->live_ask, gen);
-		if (can_ask && syscall(SYS_tgkill, pid, b->tid, LIVE_SIGNAL) == 0)
+		if (can_ask && !blocks_signal(b->tid, LIVE_SIGNAL) &&
+		    syscall(SYS_tgkill, pid, b->tid, LIVE_SIGNAL) == 0)
 			asked++;
 	}
 
