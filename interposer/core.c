@@ -393,12 +393,40 @@ static _Atomic int finished;
  * the faulting instruction. */
 static void *end_context;
 
+/*
+ * pthread_create wrappers between the real call and their record.  A new
+ * thread can end the process (exit, a fatal signal) before its creator has
+ * recorded creating it; the end waits for that record, briefly (50 ms at
+ * most: never a deadlock), so the dump counts the thread.
+ */
+static _Atomic int creates_in_flight;
+
+void lt_create_begin(void)
+{
+	atomic_fetch_add(&creates_in_flight, 1);
+}
+
+void lt_create_end(void)
+{
+	atomic_fetch_sub(&creates_in_flight, 1);
+}
+
+static void wait_for_creates(void)
+{
+	struct timespec nap = { 0, 100 * 1000 };
+
+	for (int i = 0; i < 500 && atomic_load(&creates_in_flight) > 0; i++)
+		nanosleep(&nap, NULL);
+}
+
 void lt_finish(enum lt_end_reason why, int code)
 {
 	int expected = LT_ACTIVE;
 
 	if (getpid() != traced_pid)   /* a vfork child borrowing our memory */
 		return;
+	if (atomic_load(&lt_state) == LT_ACTIVE)
+		wait_for_creates();
 	if (!atomic_compare_exchange_strong(&lt_state, &expected, LT_DRAINING))
 		return;
 	struct lt_thread *t = &lt_self;
@@ -470,6 +498,7 @@ void lt_fork_child(void)
 	struct lt_thread *t = &lt_self;
 
 	traced_pid = getpid();
+	atomic_store(&creates_in_flight, 0);   /* the parent's, not ours */
 	lt_arena_after_fork();
 	lt_modules_after_fork();
 	lt_live_after_fork();

@@ -429,6 +429,7 @@ LT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 	uint32_t stack = lt_capture(t, RET_ADDR());
 	t->guard--;
 	uint64_t before = lt_ticks();
+	lt_create_begin();
 	/* Not guarded: libc allocates the new thread's TLS for the program. */
 	int rc = lt_real.pthread_create(th, attr, thread_trampoline, a);
 	if (rc) {
@@ -447,8 +448,9 @@ LT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 			r->start_routine = (uint64_t)(uintptr_t)start;
 			lt_commit(t, sizeof(*r));
 		}
+		t->guard--;
 	}
-	t->guard--;
+	lt_create_end();
 	return rc;
 }
 

@@ -251,6 +251,9 @@ LT_HIDDEN bool lt_sampled_take(void *ptr);
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);
 LT_HIDDEN void lt_finish(enum lt_end_reason why, int code);
+/* Around a pthread_create wrapper's real call and its record. */
+LT_HIDDEN void lt_create_begin(void);
+LT_HIDDEN void lt_create_end(void);
 LT_HIDDEN void lt_before_exec(const char *path);
 LT_HIDDEN void lt_after_exec_failed(void);
 LT_HIDDEN void lt_fork_parent(pid_t child);

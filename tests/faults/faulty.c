@@ -336,6 +336,33 @@ static int mode_realloc0(unsigned n)
 	return 0;
 }
 
+/* pthread_create that fails (a stack no machine has room for, EAGAIN), then
+ * n mallocs: the shim must go on recording after the failed call. */
+static void *never_runs(void *arg)
+{
+	return arg;
+}
+
+static int mode_create_fails(unsigned n)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, (size_t)1 << 46);
+	int rc = pthread_create(&t, &attr, never_runs, NULL);
+	pthread_attr_destroy(&attr);
+	for (unsigned i = 0; i < n; i++) {
+		void *volatile p = malloc(32 + i % 64);
+		free(p);
+	}
+	printf("create-fails: pthread_create %s, then %u malloc/free pairs\n",
+	       rc ? "failed" : "succeeded", n);
+	if (!rc)
+		pthread_join(t, NULL);
+	return 0;
+}
+
 /* ---- signals ------------------------------------------------------------- */
 
 static volatile sig_atomic_t got_usr1, got_term;
@@ -473,6 +500,8 @@ int main(int argc, char **argv)
 		return mode_thread_end(argv[2]);
 	if (!strcmp(mode, "cancel"))
 		return mode_cancel(arg_n(argc, argv, 20));
+	if (!strcmp(mode, "create-fails"))
+		return mode_create_fails(arg_n(argc, argv, 1000));
 	if (!strcmp(mode, "realloc0"))
 		return mode_realloc0(arg_n(argc, argv, 1000));
 	if (!strcmp(mode, "signals"))

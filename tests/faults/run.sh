@@ -438,6 +438,26 @@ for pair in allocations:3000 frees:3000 reallocs:2000 leaked_blocks:0 leaked_byt
 	fi
 done
 
+# A pthread_create that fails must not stop the recording after it: 1000
+# malloc/free pairs after the failed call add exactly 1000 allocations and
+# 1000 frees to a run of 0, and no thread.
+run create-fails-base -- "$B/faulty" create-fails 0
+run create-fails -- "$B/faulty" create-fails 1000
+same create-fails
+readable create-fails-base complete 1
+readable create-fails complete 1
+for pair in allocations:1000 frees:1000 threads_created:0; do
+	key=${pair%%:*}
+	want=${pair#*:}
+	a=$(total create-fails-base "$key")
+	b=$(total create-fails "$key")
+	if [ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -eq "$want" ]; then
+		ok "create-fails: 1000 pairs after a failed pthread_create add $want to totals.$key"
+	else
+		not_ok "create-fails: 1000 pairs after a failed pthread_create add $want to totals.$key" "0 pairs: '$a', 1000 pairs: '$b'"
+	fi
+done
+
 # ---- signals ---------------------------------------------------------------------------
 # Its own handlers, and what it asks about the old ones (SIG_DFL where it
 # set nothing, even where the shim stands in), then death by SIGHUP.
