@@ -24,29 +24,79 @@
 
 #include "shim.h"
 
-#define CACHE_SETS   64      /* per kind; a set holds the stacks of one */
-#define CACHE_WAYS   4       /* (ret, sp), reached from several callers */
-#define CACHE_DEPTH  64      /* deeper stacks are unwound every time */
+#define CACHE_WAYS      4     /* stacks per (ret, sp, caller) */
+#define CACHE_DEPTH     64    /* deeper stacks are unwound every time */
+#define CACHE_SETS_MIN  256   /* per kind, to start with: 320 KiB */
+#define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 5 MiB */
+#define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
 
 struct cache_entry {
 	uint64_t ret;
 	uint64_t sp;
-	uint32_t depth;                        /* the depth asked for */
-	uint32_t n;                            /* frames in the stack */
-	uint32_t gen;                          /* the buffer's owner made it */
-	uint32_t pad;
 	const struct stack_entry *stack;
-	uint32_t slots[CACHE_DEPTH];           /* frames[i] lives at sp + this */
+	uint32_t gen;                          /* the buffer's owner made it */
+	uint8_t  depth;                        /* the depth asked for */
+	uint8_t  n;                            /* frames in the stack */
+	uint16_t slots[CACHE_DEPTH];           /* frames[i] at sp + 8 * this - 8 */
 };
 
+/* One mapping: this header, then victim[2][sets], then e[2][sets][WAYS]. */
 struct lt_stack_cache {
-	struct cache_entry e[2][CACHE_SETS][CACHE_WAYS];
-	uint8_t victim[2][CACHE_SETS];         /* the way replaced next */
+	uint32_t sets;
+	uint32_t lookups, misses;              /* in the current window */
 	/* The highest slot an exact unwind found on the owner's stack, + 8:
 	 * predicted slots above it are not read (they might not be mapped). */
-	uint64_t hi;
 	uint32_t hi_gen;
+	uint64_t hi;
+	size_t   bytes;                        /* of the mapping */
+	uint8_t *victim;                       /* the way replaced next */
+	struct cache_entry *e;
 };
+
+static struct lt_stack_cache *cache_new(uint32_t sets)
+{
+	size_t victims = ((size_t)2 * sets + 63) & ~(size_t)63;
+	size_t bytes = sizeof(struct lt_stack_cache) + victims +
+		       (size_t)2 * sets * CACHE_WAYS * sizeof(struct cache_entry);
+	struct lt_stack_cache *c = lt_os_map(bytes);
+
+	if (!c)
+		return NULL;
+	c->sets = sets;
+	c->bytes = bytes;
+	c->victim = (uint8_t *)(c + 1);
+	c->e = (struct cache_entry *)(c->victim + victims);
+	return c;
+}
+
+static inline struct cache_entry *set_ways(struct lt_stack_cache *c, int kind, unsigned set)
+{
+	return &c->e[((size_t)kind * c->sets + set) * CACHE_WAYS];
+}
+
+/*
+ * A thread whose stacks do not fit (a compiler: thousands of distinct deep
+ * stacks behind one allocation wrapper) misses more than one lookup in
+ * eight: its cache grows, up to CACHE_SETS_MAX, and starts empty.  Threads
+ * that hit keep the small one.
+ */
+static void cache_review(struct lt_buf *b)
+{
+	struct lt_stack_cache *old = b->cache;
+
+	if (old->misses > CACHE_WINDOW / 8 && old->sets < CACHE_SETS_MAX) {
+		struct lt_stack_cache *c = cache_new(old->sets * 4);
+
+		if (c) {
+			c->hi = old->hi;
+			c->hi_gen = old->hi_gen;
+			b->cache = c;
+			munmap(old, old->bytes);
+			return;
+		}
+	}
+	old->lookups = old->misses = 0;
+}
 
 /* ---- frame sizes: ip -> size, insert-only, lock-free --------------------- */
 
@@ -123,11 +173,24 @@ static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 	atomic_store_explicit(&fs_full, true, memory_order_relaxed);
 }
 
-static inline unsigned set_of(uint64_t ret, uint64_t sp)
+/* The return address in the caller's frame, from ret's frame size; 0 when
+ * the size is not known (or varies) or the slot lies above hi. */
+static inline uint64_t caller_of(_Atomic uint64_t *fs, uint64_t hi, uint64_t ret,
+				 uint64_t sp)
 {
-	uint64_t h = (ret ^ (sp << 7)) * 0x9e3779b97f4a7c15ull;
+	unsigned words = fs_get(fs, ret);
+	uint64_t s = sp - sizeof(uint64_t) + (uint64_t)words * sizeof(uint64_t);
 
-	return (unsigned)(h >> 58) & (CACHE_SETS - 1);
+	if (!words || words == FS_VARIABLE || s + sizeof(uint64_t) > hi)
+		return 0;
+	return *(const volatile uint64_t *)(uintptr_t)s;
+}
+
+static inline unsigned set_of(uint64_t ret, uint64_t caller, uint64_t sp, uint32_t sets)
+{
+	uint64_t h = (ret ^ caller * 0xc2b2ae3d27d4eb4full ^ (sp << 7)) * 0x9e3779b97f4a7c15ull;
+
+	return (unsigned)(h >> 40) & (sets - 1);
 }
 
 static bool still_valid(const struct cache_entry *c)
@@ -136,7 +199,8 @@ static bool still_valid(const struct cache_entry *c)
 	const uint64_t *frames = lt_stacks_frames(c->stack, &n);
 
 	for (uint32_t i = 1; i < c->n; i++)
-		if (*(const volatile uint64_t *)(uintptr_t)(c->sp + c->slots[i]) != frames[i])
+		if (*(const volatile uint64_t *)(uintptr_t)(c->sp + 8 * (uint64_t)c->slots[i] - 8) !=
+		    frames[i])
 			return false;
 	return true;
 }
@@ -211,12 +275,22 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (depth > CACHE_DEPTH)
 		return -1;
 	if (lt_unlikely(!b->cache)) {
-		b->cache = lt_os_map(sizeof(*b->cache));
+		b->cache = cache_new(CACHE_SETS_MIN);
 		if (!b->cache)
 			return -1;
 	}
-	unsigned set = set_of(r, sp);
-	struct cache_entry *ways = b->cache->e[kind][set];
+	if (lt_unlikely(++b->cache->lookups == CACHE_WINDOW))
+		cache_review(b);
+	_Atomic uint64_t *fs = fs_table();
+	if (!fs)
+		return -1;
+	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
+	/* Allocation wrappers make one (ret, sp) the door to many stacks: the
+	 * caller's return address, when the frame size says where it is, picks
+	 * the set too. */
+	uint64_t caller = caller_of(fs, hi, r, sp);
+	unsigned set = set_of(r, caller, sp, b->cache->sets);
+	struct cache_entry *ways = set_ways(b->cache, kind, set);
 
 	for (unsigned w = 0; w < CACHE_WAYS; w++) {
 		const struct cache_entry *c = &ways[w];
@@ -227,9 +301,9 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 			return 0;
 		}
 	}
+	b->cache->misses++;
 
-	_Atomic uint64_t *fs = fs_table();
-	uint32_t n = fs ? lt_unwind_exact(ret, frames, depth) : 0;
+	uint32_t n = lt_unwind_exact(ret, frames, depth);
 	if (!n)
 		return -1;
 	const struct stack_entry *e = lt_stacks_intern_entry(frames, n);
@@ -237,25 +311,30 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		*id = LT_STACK_NONE;
 		return 0;
 	}
-	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
 	int known = predict_slots(fs, hi, sp, frames, n, slots);
 
 	if (known == 0 && atomic_load_explicit(&fs_full, memory_order_relaxed))
 		known = -1;
 	if (known == 0)
 		known = learn_slots(fs, b->cache, b->cache_gen, ret, sp, frames, n, slots) ? 1 : -1;
-	if (known > 0 && (n < 2 || slots[n - 1] - sp < UINT32_MAX)) {
-		struct cache_entry *c = &ways[b->cache->victim[kind][set]++ % CACHE_WAYS];
+	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
+		if (n >= 2 && frames[1] != caller) {
+			/* Next time the frame size will be known: file it there. */
+			set = set_of(r, frames[1], sp, b->cache->sets);
+			ways = set_ways(b->cache, kind, set);
+		}
+		struct cache_entry *c = &ways[b->cache->victim[kind * b->cache->sets + set]++ %
+					      CACHE_WAYS];
 
 		c->ret = r;
 		c->sp = sp;
-		c->depth = depth;
-		c->n = n;
+		c->depth = (uint8_t)depth;
+		c->n = (uint8_t)n;
 		c->gen = b->cache_gen;
 		c->stack = e;
 		c->slots[0] = 0;        /* frames[0] is ret, checked above */
 		for (uint32_t i = 1; i < n; i++)
-			c->slots[i] = (uint32_t)(slots[i] - sp);
+			c->slots[i] = (uint16_t)((slots[i] + 8 - sp) / 8);
 	}
 	*id = lt_stacks_use(e);
 	return 0;

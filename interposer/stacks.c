@@ -17,7 +17,11 @@ struct stack_entry {
 	uint64_t         frames[];
 };
 
-#define SLOT_BITS 22                         /* 4 Mi slots, 32 MiB reserved */
+/* 1 Mi slots, 8 MiB reserved.  Stacks land on random slots, so nearly
+ * every page is touched once a program has a few thousand stacks: the
+ * table's size is resident memory, not just address space.  Past 786,432
+ * distinct stacks, new ones are recorded without a stack (LT_STACK_NONE). */
+#define SLOT_BITS 20
 #define SLOT_COUNT (1u << SLOT_BITS)
 #define SLOT_LIMIT (SLOT_COUNT / 4 * 3)      /* keep probes short */
 
