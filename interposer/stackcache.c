@@ -285,10 +285,12 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (!fs)
 		return -1;
 	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
-	/* Allocation wrappers make one (ret, sp) the door to many stacks: the
-	 * caller's return address, when the frame size says where it is, picks
-	 * the set too. */
-	uint64_t caller = caller_of(fs, hi, r, sp);
+	/* Allocation wrappers make one (ret, sp) the door to many stacks: in a
+	 * cache that had to grow, the caller's return address, when the frame
+	 * size says where it is, picks the set too.  (A small cache does not
+	 * pay for looking it up on every hit.) */
+	bool by_caller = b->cache->sets > CACHE_SETS_MIN;
+	uint64_t caller = by_caller ? caller_of(fs, hi, r, sp) : 0;
 	unsigned set = set_of(r, caller, sp, b->cache->sets);
 	struct cache_entry *ways = set_ways(b->cache, kind, set);
 
@@ -318,7 +320,7 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (known == 0)
 		known = learn_slots(fs, b->cache, b->cache_gen, ret, sp, frames, n, slots) ? 1 : -1;
 	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
-		if (n >= 2 && frames[1] != caller) {
+		if (by_caller && n >= 2 && frames[1] != caller) {
 			/* Next time the frame size will be known: file it there. */
 			set = set_of(r, frames[1], sp, b->cache->sets);
 			ways = set_ways(b->cache, kind, set);
