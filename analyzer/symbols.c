@@ -637,6 +637,21 @@ static int resolve_in_file(struct lt_symbolizer *sym, struct elf_file *f,
 	return n;
 }
 
+/*
+ * The C library and the dynamic loader are named from their symbol table
+ * alone: reports fold their frames or show them by name (pthread_cond_wait),
+ * and their DWARF, when libc6-dbg is installed, is compressed and costs
+ * about 50 ms to open for a line nobody reads.
+ */
+static bool names_only(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-2.", 7) ||
+	       !strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-2.", 5);
+}
+
 static int resolve_uncached(struct lt_symbolizer *sym, struct module *m,
 			    uint64_t addr, uint64_t lookup,
 			    struct lt_sym_frame *frames, int max)
@@ -650,6 +665,12 @@ static int resolve_uncached(struct lt_symbolizer *sym, struct module *m,
 		open_dwfl(sym, f);
 	if (f->state != FILE_READY || m->id_differs) {
 		frames[0] = base;
+		return 1;
+	}
+	if (names_only(f->path)) {
+		frames[0] = base;
+		frames[0].function = intern_function(sym,
+			dwfl_module_addrname(f->dwmod, lookup - m->bias));
 		return 1;
 	}
 	return resolve_in_file(sym, f, lookup - m->bias, &base, frames, max);

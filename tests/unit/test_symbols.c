@@ -396,7 +396,11 @@ static void test_libc_function(void **state)
 	assert_string_equal(f[n - 1].function, "div");
 	assert_true(lt_sym_is_allocator_frame(&f[n - 1]) ==
 		    (strncmp(strrchr(libc.path, '/') + 1, "libc.so", 7) == 0));
-	assert_true(matches_addr2line(libc.path, addr - libc.bias, f, n));
+	/* The C library is named from its symbol table only, even with
+	 * libc6-dbg installed: one frame, no source line, no DWARF opened. */
+	assert_int_equal(n, 1);
+	assert_null(f[0].file);
+	assert_int_equal(f[0].line, 0);
 	assert_string_equal(lt_sym_warnings(sym), "");
 	lt_sym_free(sym);
 }
