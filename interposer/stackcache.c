@@ -29,6 +29,11 @@
 #define CACHE_SETS_MIN  256   /* per kind, to start with: 320 KiB */
 #define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 5 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
+/* A call whose stack pointer lies further than this from the highest slot an
+ * exact unwind found on the thread (hi) runs on another stack (a coroutine's,
+ * a signal stack): its slots are never predicted or cached, so that a frame
+ * size not yet known to vary cannot send a read past that stack's end. */
+#define STACK_SPAN      (16u << 20)
 
 struct cache_entry {
 	uint64_t ret;
@@ -285,6 +290,8 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (!fs)
 		return -1;
 	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
+	if (hi && (sp <= hi ? hi - sp : sp - hi) > STACK_SPAN)
+		return -1;
 	/* Allocation wrappers make one (ret, sp) the door to many stacks: in a
 	 * cache that had to grow, the caller's return address, when the frame
 	 * size says where it is, picks the set too.  (A small cache does not

@@ -68,5 +68,43 @@ PY
 else
 	not_ok "stack cache: allocations on the wrong path: $(echo "$diff" | tr '\n' ';')"
 fi
+# The same on coroutine stacks (makecontext, stacks from malloc) beside the
+# thread's own: exact paths, and the program runs to its end.
+cc -O1 -g -fno-inline -fno-optimize-sibling-calls -o "$tmp/coroutines" \
+	tests/shim/coroutines.c || exit 1
+"$tmp/coroutines" > "$tmp/coro.want" || not_ok "coroutines ran untraced"
+LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/coro.lt" \
+	"$tmp/coroutines" > "$tmp/coro.out"
+st=$?
+"$build/libtrace" report --json --top 100000 --frames 64 "$tmp/coro.lt" > "$tmp/coro.json" ||
+	not_ok "report of the coroutines dump"
+if [ "$st" -ne 0 ] || ! cmp -s "$tmp/coro.want" "$tmp/coro.out"; then
+	not_ok "coroutines: exit $st, or output changed under the shim"
+elif diff=$(python3 - "$tmp/coro.out" "$tmp/coro.json" <<'PY'
+import json, sys
+want = {}
+for line in open(sys.argv[1]):
+    path, n = line.split()
+    want[path] = int(n)
+got = {}
+for s in json.load(open(sys.argv[2]))["sites_by_calls"]:
+    funcs = [f.get("function") or "?" for f in s.get("frames", [])]
+    if "leaf" not in funcs:
+        continue
+    path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fv"))
+    if "coro_main" in funcs:
+        path += "k"
+    got[path] = got.get(path, 0) + s["calls"]
+bad = [(p, want.get(p, 0), got.get(p, 0)) for p in sorted(set(want) | set(got))
+       if want.get(p, 0) != got.get(p, 0)]
+for p, w, g in bad[:5]:
+    print("%s: program %d, libtrace %d" % (p, w, g))
+sys.exit(1 if bad else 0)
+PY
+); then
+	ok "coroutines: $(wc -l < "$tmp/coro.want") paths on coroutine and thread stacks, every allocation on its own path"
+else
+	not_ok "coroutines: allocations on the wrong path: $(echo "$diff" | tr '\n' ';')"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
