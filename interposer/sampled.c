@@ -14,7 +14,8 @@
  *
  * Nearly every free is of a block that was not sampled, and a probe of a
  * 2 MiB table misses the cache; so a 32 KiB array of counters, one per
- * home slot, answers "not sampled" first from a line that stays cached.
+ * page (modulo 128 MiB), answers "not sampled" first, from a line that
+ * the frees before it on the same pages already brought into cache.
  */
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -29,7 +30,7 @@ static _Atomic(_Atomic uint64_t *) set;
 static _Atomic uint32_t used;           /* slots ever claimed from empty */
 static _Atomic bool overflowed;
 #define HINT_BITS  15
-static _Atomic uint8_t hints[1u << HINT_BITS];  /* sampled blocks per home */
+static _Atomic uint8_t hints[1u << HINT_BITS];  /* sampled blocks per page */
 
 static _Atomic uint64_t *table(void)
 {
@@ -51,9 +52,11 @@ static inline unsigned home(uint64_t p)
 	return (unsigned)((p * 0x9e3779b97f4a7c15ull) >> (64 - SET_BITS));
 }
 
-static inline _Atomic uint8_t *hint(unsigned home)
+/* By page, not by hash: frees come in runs over the same few pages, so
+ * the counter they read is already in cache. */
+static inline _Atomic uint8_t *hint(uint64_t p)
 {
-	return &hints[home >> (SET_BITS - HINT_BITS)];
+	return &hints[(p >> 12) & ((1u << HINT_BITS) - 1)];
 }
 
 /* Counts one more or one fewer; a counter that reached 255 stays there. */
@@ -81,14 +84,14 @@ void lt_sampled_add(void *ptr)
 		uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
 
 		if (v == DELETED && atomic_compare_exchange_strong(s, &v, p)) {
-			hint_add(hint(h), 1);
+			hint_add(hint(p), 1);
 			return;
 		}
 		if (v == 0) {
 			if (atomic_fetch_add(&used, 1) >= SET_SLOTS / 4 * 3)
 				break;
 			if (atomic_compare_exchange_strong(s, &v, p)) {
-				hint_add(hint(h), 1);
+				hint_add(hint(p), 1);
 				return;
 			}
 			atomic_fetch_sub(&used, 1);   /* lost the race: probe on */
@@ -105,7 +108,7 @@ bool lt_sampled_take(void *ptr)
 
 	if (lt_unlikely(atomic_load_explicit(&overflowed, memory_order_relaxed)))
 		return true;
-	if (!t || !atomic_load_explicit(hint(h), memory_order_relaxed))
+	if (!t || !atomic_load_explicit(hint(p), memory_order_relaxed))
 		return false;
 	for (unsigned i = 0; i < SET_SLOTS; i++) {
 		_Atomic uint64_t *s = &t[(h + i) & (SET_SLOTS - 1)];
@@ -116,7 +119,7 @@ bool lt_sampled_take(void *ptr)
 		if (v == p) {
 			if (!atomic_compare_exchange_strong(s, &v, DELETED))
 				return false;
-			hint_add(hint(h), -1);
+			hint_add(hint(p), -1);
 			return true;
 		}
 	}
