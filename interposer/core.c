@@ -155,11 +155,6 @@ void lt_disable(const char *reason, const char *detail)
 
 /* ---- recording ------------------------------------------------------------ */
 
-struct lt_counts *lt_counts_of(struct lt_thread *t)
-{
-	return t->buf ? &t->buf->counts : &t->direct_counts;
-}
-
 void *lt_reserve(struct lt_thread *t, size_t len)
 {
 	if (lt_unlikely(!t->buf)) {
@@ -244,13 +239,8 @@ static uint64_t next_random(struct lt_thread *t)
 
 /* Poisson sampling by bytes, as jemalloc and Go do: the distance to the
  * next sampled byte is exponential with the configured mean. */
-bool lt_sampled(struct lt_thread *t, uint64_t size)
+bool lt_sample_next(struct lt_thread *t)
 {
-	if (lt_likely(!lt_opt.sample))
-		return true;
-	t->sample_left -= (int64_t)size;
-	if (t->sample_left > 0)
-		return false;
 	double u = (double)((next_random(t) >> 11) + 1) / 9007199254740993.0;
 	t->sample_left = (int64_t)(-__builtin_log(u) * (double)lt_opt.sample) + 1;
 	return true;

@@ -11,8 +11,9 @@
 
 struct lt_real lt_real;
 
-#define BOOT_POOL_BYTES (64u * 1024)
-static char boot_pool[BOOT_POOL_BYTES] __attribute__((aligned(16)));
+char lt_boot_pool[LT_BOOT_POOL_BYTES] __attribute__((aligned(16)));
+#define boot_pool lt_boot_pool
+#define BOOT_POOL_BYTES LT_BOOT_POOL_BYTES
 static _Atomic size_t boot_used;
 
 /* Each pool block is preceded by 16 bytes holding its size. */
@@ -25,11 +26,6 @@ void *lt_boot_alloc(size_t size)
 		return NULL;
 	*(size_t *)(boot_pool + off) = size;
 	return boot_pool + off + 16;
-}
-
-bool lt_boot_owns(const void *p)
-{
-	return (const char *)p >= boot_pool && (const char *)p < boot_pool + BOOT_POOL_BYTES;
 }
 
 size_t lt_boot_size(const void *p)

@@ -94,7 +94,14 @@ LT_HIDDEN extern struct lt_real lt_real;
 LT_HIDDEN int lt_real_resolve(void);
 /* The bootstrap pool that answers dlsym's own calloc during resolution. */
 LT_HIDDEN void *lt_boot_alloc(size_t size);
-LT_HIDDEN bool lt_boot_owns(const void *p);
+#define LT_BOOT_POOL_BYTES (64u * 1024)
+LT_HIDDEN extern char lt_boot_pool[LT_BOOT_POOL_BYTES];
+/* Whether p came from the start-up pool (checked on every free). */
+static inline bool lt_boot_owns(const void *p)
+{
+	return (const char *)p >= lt_boot_pool &&
+	       (const char *)p < lt_boot_pool + LT_BOOT_POOL_BYTES;
+}
 LT_HIDDEN size_t lt_boot_size(const void *p);
 
 /* ---- writer.c: per-thread buffers, chunks, the dump file ------------------ */
@@ -233,7 +240,10 @@ LT_HIDDEN void lt_disable(const char *reason, const char *detail);
  * Returns NULL when recording is off for this thread. */
 LT_HIDDEN void *lt_reserve(struct lt_thread *t, size_t len);
 LT_HIDDEN void lt_commit(struct lt_thread *t, size_t len);
-LT_HIDDEN struct lt_counts *lt_counts_of(struct lt_thread *t);
+static inline struct lt_counts *lt_counts_of(struct lt_thread *t)
+{
+	return t->buf ? &t->buf->counts : &t->direct_counts;
+}
 /* Interned id of the stack above the intercepted call (ret is its return
  * address), at most depth frames; LT_STACK_NONE when it cannot be had. */
 LT_HIDDEN uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t depth);
@@ -242,7 +252,17 @@ LT_HIDDEN uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t dep
  * pointer at the call (kind: LT_CACHE_ALLOC or LT_CACHE_FREE). */
 LT_HIDDEN uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret,
 				     uint64_t sp, uint32_t depth);
-LT_HIDDEN bool lt_sampled(struct lt_thread *t, uint64_t size);
+/* Whether this allocation of size bytes is recorded: always without
+ * LIBTRACE_SAMPLE; else when the thread's byte countdown runs out, and then
+ * lt_sample_next draws the next distance. */
+LT_HIDDEN bool lt_sample_next(struct lt_thread *t);
+static inline bool lt_sampled(struct lt_thread *t, uint64_t size)
+{
+	if (lt_likely(!lt_opt.sample))
+		return true;
+	t->sample_left -= (int64_t)size;
+	return t->sample_left > 0 ? false : lt_sample_next(t);
+}
 /* sampled.c: with LIBTRACE_SAMPLE, the recorded blocks still live.  add
  * before the block is handed out; take says whether a release must be
  * written (true also once the set is full: then every release is). */
