@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "ptrtable.h"
 
 /* ---- live blocks: open addressing, linear probing ---------------------- */
 
@@ -25,82 +26,7 @@ struct fblock {
 	uint32_t chain;            /* index + 1 into chains; 0 none */
 };
 
-struct ftable {
-	struct fblock *slots;
-	size_t mask, count;
-};
-
-static size_t fhash(const struct ftable *t, uint64_t ptr)
-{
-	uint64_t h = (ptr >> 4) * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h ^ (h >> 29)) & t->mask;
-}
-
-static struct fblock *ffind(const struct ftable *t, uint64_t ptr)
-{
-	if (!t->slots || !ptr)
-		return NULL;
-	for (size_t i = fhash(t, ptr);; i = (i + 1) & t->mask) {
-		if (t->slots[i].ptr == ptr)
-			return &t->slots[i];
-		if (t->slots[i].ptr == 0)
-			return NULL;
-	}
-}
-
-static int fgrow(struct ftable *t)
-{
-	size_t ncap = t->slots ? (t->mask + 1) * 2 : 1024;
-	struct ftable n = { calloc(ncap, sizeof(*n.slots)), ncap - 1, 0 };
-
-	if (!n.slots)
-		return -1;
-	for (size_t i = 0; t->slots && i <= t->mask; i++) {
-		size_t j;
-		if (!t->slots[i].ptr)
-			continue;
-		for (j = fhash(&n, t->slots[i].ptr); n.slots[j].ptr;
-		     j = (j + 1) & n.mask)
-			;
-		n.slots[j] = t->slots[i];
-		n.count++;
-	}
-	free(t->slots);
-	*t = n;
-	return 0;
-}
-
-static int finsert(struct ftable *t, const struct fblock *b)
-{
-	size_t i;
-
-	if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7)
-		if (fgrow(t) < 0)
-			return -1;
-	for (i = fhash(t, b->ptr); t->slots[i].ptr; i = (i + 1) & t->mask)
-		;
-	t->slots[i] = *b;
-	t->count++;
-	return 0;
-}
-
-static void fremove(struct ftable *t, struct fblock *b)
-{
-	size_t i = (size_t)(b - t->slots);
-
-	for (size_t j = (i + 1) & t->mask; t->slots[j].ptr;
-	     j = (j + 1) & t->mask) {
-		size_t home = fhash(t, t->slots[j].ptr);
-		bool stays = i <= j ? (home > i && home <= j)
-				    : (home > i || home <= j);
-		if (!stays) {
-			t->slots[i] = t->slots[j];
-			i = j;
-		}
-	}
-	t->slots[i].ptr = 0;
-	t->count--;
-}
+LT_PTR_TABLE(ftable, struct fblock)
 
 /* ---- realloc chains ---------------------------------------------------- */
 
@@ -515,7 +441,7 @@ static void acquire(struct lt_fates *f, struct fthread *t, uint64_t ptr,
 			grow(&f->chains[b.chain - 1], &e->pub,
 			     moved_from->size, size);
 	}
-	old = ffind(&f->live, ptr);
+	old = ftable_find(&f->live, ptr);
 	if (old) {
 		/* A release we never saw: the model counts the anomaly. */
 		site_released(old);
@@ -523,9 +449,9 @@ static void acquire(struct lt_fates *f, struct fthread *t, uint64_t ptr,
 			f->chains[old->chain - 1].next_free = f->chain_free;
 			f->chain_free = old->chain;
 		}
-		fremove(&f->live, old);
+		ftable_remove(&f->live, old);
 	}
-	if (finsert(&f->live, &b) < 0)
+	if (ftable_insert(&f->live, &b) < 0)
 		f->oom = true;
 }
 
@@ -550,13 +476,13 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 	}
 	case LT_REC_FREE: {
 		const struct lt_rec_free *r = (const void *)h;
-		b = ffind(&f->live, r->ptr);
+		b = ftable_find(&f->live, r->ptr);
 		if (b) {
 			site_released(b);
 			/* realloc(p, 0) that freed p is a free, with the
 			 * free site's shallow stack. */
 			block_ends(f, t, b, h->aux, r->sp, false);
-			fremove(&f->live, b);
+			ftable_remove(&f->live, b);
 		}
 		push_mark(f, t, t->events, r->sp);
 		break;
@@ -565,7 +491,7 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 		const struct lt_rec_realloc *r = (const void *)h;
 		if (phase == 0) {
 			t->pending.valid = false;
-			b = ffind(&f->live, r->old_ptr);
+			b = ftable_find(&f->live, r->old_ptr);
 			if (b) {
 				site_released(b);
 				/* The first block of a chain waits for the
@@ -579,7 +505,7 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 				}
 				t->pending.valid = true;
 				t->pending.old = *b;
-				fremove(&f->live, b);
+				ftable_remove(&f->live, b);
 			}
 		} else {
 			acquire(f, t, r->new_ptr, r->size, r->sp, site,

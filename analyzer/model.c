@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "ptrtable.h"
 
 /* ---- live blocks: open addressing, linear probing --------------------- */
 
@@ -26,89 +27,7 @@ struct live_block {
 	uint32_t thread;         /* serial of the acquiring thread */
 };
 
-struct live_table {
-	struct live_block *slots;
-	size_t mask;             /* capacity - 1, capacity a power of two */
-	size_t count;
-};
-
-static size_t live_hash(const struct live_table *t, uint64_t ptr)
-{
-	/* Blocks are 16-byte aligned: drop the zero bits, then mix. */
-	uint64_t h = (ptr >> 4) * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h ^ (h >> 29)) & t->mask;
-}
-
-static struct live_block *live_find(const struct live_table *t, uint64_t ptr)
-{
-	if (!t->slots)
-		return NULL;
-	for (size_t i = live_hash(t, ptr);; i = (i + 1) & t->mask) {
-		if (t->slots[i].ptr == ptr)
-			return &t->slots[i];
-		if (t->slots[i].ptr == 0)
-			return NULL;
-	}
-}
-
-static int live_grow(struct live_table *t)
-{
-	size_t ncap = t->slots ? (t->mask + 1) * 2 : 1024;
-	struct live_table n = { calloc(ncap, sizeof(*n.slots)), ncap - 1, 0 };
-
-	if (!n.slots)
-		return -1;
-	for (size_t i = 0; t->slots && i <= t->mask; i++) {
-		const struct live_block *b = &t->slots[i];
-		size_t j;
-		if (!b->ptr)
-			continue;
-		for (j = live_hash(&n, b->ptr); n.slots[j].ptr;
-		     j = (j + 1) & n.mask)
-			;
-		n.slots[j] = *b;
-		n.count++;
-	}
-	free(t->slots);
-	*t = n;
-	return 0;
-}
-
-/* Insert a block whose ptr is not in the table; -1 when out of memory. */
-static int live_insert(struct live_table *t, const struct live_block *b)
-{
-	size_t i;
-
-	if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7)
-		if (live_grow(t) < 0)
-			return -1;
-	for (i = live_hash(t, b->ptr); t->slots[i].ptr; i = (i + 1) & t->mask)
-		;
-	t->slots[i] = *b;
-	t->count++;
-	return 0;
-}
-
-/* Remove the block at slot b, shifting later members of its probe run
- * back so that no tombstones are needed. */
-static void live_remove(struct live_table *t, struct live_block *b)
-{
-	size_t i = (size_t)(b - t->slots);
-
-	for (size_t j = (i + 1) & t->mask; t->slots[j].ptr;
-	     j = (j + 1) & t->mask) {
-		size_t home = live_hash(t, t->slots[j].ptr);
-		/* Move j into the hole at i unless its home lies in (i, j]. */
-		bool stays = i <= j ? (home > i && home <= j)
-				    : (home > i || home <= j);
-		if (!stays) {
-			t->slots[i] = t->slots[j];
-			i = j;
-		}
-	}
-	t->slots[i].ptr = 0;
-	t->count--;
-}
+LT_PTR_TABLE(live_table, struct live_block)
 
 /* ---- sites, threads ----------------------------------------------------- */
 
@@ -483,7 +402,7 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 		m->anomalies.null_pointers++;
 		return &s->site;
 	}
-	old = live_find(&p->live, ptr);
+	old = live_table_find(&p->live, ptr);
 	if (old) {
 		/* A free we never saw, or streams out of order: the newer
 		 * block is the one that exists now. */
@@ -494,9 +413,9 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 				      lt_model_weight(m, old->size), -1);
 		p->live_bytes -= old->size;
 		p->live_est -= lt_model_weight(m, old->size) * (double)old->size;
-		live_remove(&p->live, old);
+		live_table_remove(&p->live, old);
 	}
-	if (live_insert(&p->live, &b) < 0) {
+	if (live_table_insert(&p->live, &b) < 0) {
 		p->oom = true;
 		return &s->site;
 	}
@@ -516,7 +435,7 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 {
 	struct lt_model_priv *p = m->priv;
-	struct live_block *b = live_find(&p->live, ptr);
+	struct live_block *b = live_table_find(&p->live, ptr);
 	double w;
 
 	if (!b) {
@@ -537,7 +456,7 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 			      &p->site_vec[b->site]->site, b->size, w, -1);
 	p->live_bytes -= b->size;
 	p->live_est -= w * (double)b->size;
-	live_remove(&p->live, b);
+	live_table_remove(&p->live, b);
 }
 
 static void thread_op(struct lt_model *m, struct thread_entry *self,

@@ -1,0 +1,104 @@
+/*
+ * Live blocks by address: open addressing, linear probing, removal by
+ * shifting the probe run back (no tombstones).  The replay keeps one (the
+ * model's live heap) and the escape observer another (fate.c), each with
+ * its own element type; LT_PTR_TABLE(name, type) defines the table and its
+ * functions for a type whose uint64_t ptr member is 0 in an empty slot.
+ *
+ *   struct name       { type *slots; size_t mask, count; }
+ *   name_find(t, ptr)     the element for ptr, or NULL (never for ptr 0)
+ *   name_insert(t, elem)  elem->ptr must not be in t; 0, or -1 out of memory
+ *   name_remove(t, elem)  elem points into t->slots
+ *
+ * Iterate with: for (i = 0; t->slots && i <= t->mask; i++) if (slots[i].ptr)
+ */
+#ifndef LT_ANALYZER_PTRTABLE_H
+#define LT_ANALYZER_PTRTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define LT_PTR_TABLE(name, type)                                              \
+struct name {                                                                 \
+	type *slots;                                                          \
+	size_t mask;              /* capacity - 1, a power of two */          \
+	size_t count;                                                         \
+};                                                                            \
+                                                                              \
+/* Blocks are 16-byte aligned: drop the zero bits, then mix. */               \
+static inline size_t name##_hash(const struct name *t, uint64_t ptr)         \
+{                                                                             \
+	uint64_t h = (ptr >> 4) * 0x9e3779b97f4a7c15ull;                      \
+	return (size_t)(h ^ (h >> 29)) & t->mask;                             \
+}                                                                             \
+                                                                              \
+static inline type *name##_find(const struct name *t, uint64_t ptr)          \
+{                                                                             \
+	if (!t->slots || !ptr)                                                \
+		return NULL;                                                  \
+	for (size_t i = name##_hash(t, ptr);; i = (i + 1) & t->mask) {        \
+		if (t->slots[i].ptr == ptr)                                   \
+			return &t->slots[i];                                  \
+		if (t->slots[i].ptr == 0)                                     \
+			return NULL;                                          \
+	}                                                                     \
+}                                                                             \
+                                                                              \
+static int name##_grow(struct name *t)                                       \
+{                                                                             \
+	size_t ncap = t->slots ? (t->mask + 1) * 2 : 1024;                    \
+	struct name n = { calloc(ncap, sizeof(*n.slots)), ncap - 1, 0 };      \
+                                                                              \
+	if (!n.slots)                                                         \
+		return -1;                                                    \
+	for (size_t i = 0; t->slots && i <= t->mask; i++) {                   \
+		size_t j;                                                     \
+		if (!t->slots[i].ptr)                                         \
+			continue;                                             \
+		for (j = name##_hash(&n, t->slots[i].ptr); n.slots[j].ptr;    \
+		     j = (j + 1) & n.mask)                                    \
+			;                                                     \
+		n.slots[j] = t->slots[i];                                     \
+		n.count++;                                                    \
+	}                                                                     \
+	free(t->slots);                                                       \
+	*t = n;                                                               \
+	return 0;                                                             \
+}                                                                             \
+                                                                              \
+static inline int name##_insert(struct name *t, const type *b)               \
+{                                                                             \
+	size_t i;                                                             \
+                                                                              \
+	if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7)             \
+		if (name##_grow(t) < 0)                                       \
+			return -1;                                            \
+	for (i = name##_hash(t, b->ptr); t->slots[i].ptr;                     \
+	     i = (i + 1) & t->mask)                                           \
+		;                                                             \
+	t->slots[i] = *b;                                                     \
+	t->count++;                                                           \
+	return 0;                                                             \
+}                                                                             \
+                                                                              \
+static inline void name##_remove(struct name *t, type *b)                    \
+{                                                                             \
+	size_t i = (size_t)(b - t->slots);                                    \
+                                                                              \
+	for (size_t j = (i + 1) & t->mask; t->slots[j].ptr;                   \
+	     j = (j + 1) & t->mask) {                                         \
+		size_t home = name##_hash(t, t->slots[j].ptr);                \
+		/* Move j into the hole at i unless its home lies in (i, j]. */ \
+		bool stays = i <= j ? (home > i && home <= j)                 \
+				    : (home > i || home <= j);                \
+		if (!stays) {                                                 \
+			t->slots[i] = t->slots[j];                            \
+			i = j;                                                \
+		}                                                             \
+	}                                                                     \
+	t->slots[i].ptr = 0;                                                  \
+	t->count--;                                                           \
+}
+
+#endif /* LT_ANALYZER_PTRTABLE_H */
