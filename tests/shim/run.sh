@@ -33,18 +33,25 @@ if [ "$got" = "$want_a $want_b" ]; then
 else
 	not_ok "stack cache: via_a/via_b calls $got, the program made $want_a $want_b"
 fi
-# Many paths to one call site through fixed-size and alloca frames, on two
-# threads: every allocation's recorded stack must be its own path.
-cc -O1 -g -fno-inline -fno-optimize-sibling-calls -pthread -o "$tmp/stackpaths" \
-	tests/shim/stackpaths.c || exit 1
-"$tmp/stackpaths" > "$tmp/paths.want" || not_ok "stackpaths ran untraced"
-LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/sp.lt" \
-	"$tmp/stackpaths" > "$tmp/paths.out" || not_ok "stackpaths ran traced"
-"$build/libtrace" report --json --top 100000 --frames 64 "$tmp/sp.lt" > "$tmp/sp.json" ||
-	not_ok "report of the stackpaths dump"
-if ! cmp -s "$tmp/paths.want" "$tmp/paths.out"; then
-	not_ok "stackpaths: output changed under the shim"
-elif diff=$(python3 - "$tmp/paths.out" "$tmp/sp.json" <<'PY'
+# paths NAME DESCRIPTION CFLAGS...: build tests/shim/NAME.c, run it untraced
+# and traced, and check that every allocation's recorded stack is the path
+# the program counted it on.  The programs print "PATH COUNT", a letter per
+# frame leaf first (fa -> a, fb -> b, fc -> c, fv -> v), and a trailing k
+# for a path that ran on a coroutine (coro_main below it).
+paths() {
+	local name=$1 what=$2 st diff
+	shift 2
+	cc -O1 -g -fno-inline -fno-optimize-sibling-calls "$@" -o "$tmp/$name" \
+		"tests/shim/$name.c" || exit 1
+	"$tmp/$name" > "$tmp/$name.want" || not_ok "$name ran untraced"
+	LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/$name.lt" \
+		"$tmp/$name" > "$tmp/$name.out"
+	st=$?
+	"$build/libtrace" report --json --top 100000 --frames 64 "$tmp/$name.lt" \
+		> "$tmp/$name.json" || not_ok "report of the $name dump"
+	if [ "$st" -ne 0 ] || ! cmp -s "$tmp/$name.want" "$tmp/$name.out"; then
+		not_ok "$name: exit $st, or output changed under the shim"
+	elif diff=$(python3 - "$tmp/$name.out" "$tmp/$name.json" <<'PY'
 import json, sys
 want = {}
 for line in open(sys.argv[1]):
@@ -56,42 +63,6 @@ for s in json.load(open(sys.argv[2]))["sites_by_calls"]:
     if "leaf" not in funcs:
         continue
     path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fc", "fv"))
-    got[path] = got.get(path, 0) + s["calls"]
-bad = [(p, want.get(p, 0), got.get(p, 0)) for p in sorted(set(want) | set(got))
-       if want.get(p, 0) != got.get(p, 0)]
-for p, w, g in bad[:5]:
-    print("%s: program %d, libtrace %d" % (p, w, g))
-sys.exit(1 if bad else 0)
-PY
-); then
-	ok "stack cache: $(wc -l < "$tmp/paths.want") paths through alloca frames on two threads, every allocation on its own path"
-else
-	not_ok "stack cache: allocations on the wrong path: $(echo "$diff" | tr '\n' ';')"
-fi
-# The same on coroutine stacks (makecontext, stacks from malloc) beside the
-# thread's own: exact paths, and the program runs to its end.
-cc -O1 -g -fno-inline -fno-optimize-sibling-calls -o "$tmp/coroutines" \
-	tests/shim/coroutines.c || exit 1
-"$tmp/coroutines" > "$tmp/coro.want" || not_ok "coroutines ran untraced"
-LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/coro.lt" \
-	"$tmp/coroutines" > "$tmp/coro.out"
-st=$?
-"$build/libtrace" report --json --top 100000 --frames 64 "$tmp/coro.lt" > "$tmp/coro.json" ||
-	not_ok "report of the coroutines dump"
-if [ "$st" -ne 0 ] || ! cmp -s "$tmp/coro.want" "$tmp/coro.out"; then
-	not_ok "coroutines: exit $st, or output changed under the shim"
-elif diff=$(python3 - "$tmp/coro.out" "$tmp/coro.json" <<'PY'
-import json, sys
-want = {}
-for line in open(sys.argv[1]):
-    path, n = line.split()
-    want[path] = int(n)
-got = {}
-for s in json.load(open(sys.argv[2]))["sites_by_calls"]:
-    funcs = [f.get("function") or "?" for f in s.get("frames", [])]
-    if "leaf" not in funcs:
-        continue
-    path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fv"))
     if "coro_main" in funcs:
         path += "k"
     got[path] = got.get(path, 0) + s["calls"]
@@ -102,9 +73,16 @@ for p, w, g in bad[:5]:
 sys.exit(1 if bad else 0)
 PY
 ); then
-	ok "coroutines: $(wc -l < "$tmp/coro.want") paths on coroutine and thread stacks, every allocation on its own path"
-else
-	not_ok "coroutines: allocations on the wrong path: $(echo "$diff" | tr '\n' ';')"
-fi
+		ok "$name: $(wc -l < "$tmp/$name.want") paths $what, every allocation on its own path"
+	else
+		not_ok "$name: allocations on the wrong path: $(echo "$diff" | tr '\n' ';')"
+	fi
+}
+
+# Many paths to one call site through fixed-size and alloca frames, on two
+# threads; then the same on coroutine stacks (makecontext, stacks from
+# malloc) beside the thread's own.
+paths stackpaths "through alloca frames on two threads" -pthread
+paths coroutines "on coroutine and thread stacks"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
