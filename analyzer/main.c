@@ -335,6 +335,16 @@ static bool parse_count(const char *s, unsigned *out)
 	return true;
 }
 
+/* optarg of the count option opt into *out, or says what is wrong with it
+ * (with the command's usage) and returns false. */
+static bool count_arg(const char *usage, const char *opt, unsigned *out)
+{
+	if (parse_count(optarg, out))
+		return true;
+	usage_error(usage, "%s wants a positive count, not '%s'", opt, optarg);
+	return false;
+}
+
 struct progress {
 	const char *path;
 	int last_pct;
@@ -375,16 +385,12 @@ static int cmd_report(int argc, char **argv)
 			opts.mode = LT_REPORT_JSON;
 			break;
 		case 't':
-			if (!parse_count(optarg, &opts.top))
-				return usage_error(usage_report, "--top wants a "
-						   "positive count, not '%s'",
-						   optarg);
+			if (!count_arg(usage_report, "--top", &opts.top))
+				return EXIT_USAGE;
 			break;
 		case 'f':
-			if (!parse_count(optarg, &opts.frames))
-				return usage_error(usage_report, "--frames wants "
-						   "a positive count, not '%s'",
-						   optarg);
+			if (!count_arg(usage_report, "--frames", &opts.frames))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(usage_report, stdout);
@@ -460,10 +466,9 @@ static int cmd_threads(int argc, char **argv)
 			opts.json = true;
 			break;
 		case 'l':
-			if (!parse_count(optarg, &opts.fanout_limit)) {
-				rc = usage_error(usage_threads, "--fanout-limit "
-						 "wants a positive count, not "
-						 "'%s'", optarg);
+			if (!count_arg(usage_threads, "--fanout-limit",
+				       &opts.fanout_limit)) {
+				rc = EXIT_USAGE;
 				goto out;
 			}
 			break;
@@ -474,10 +479,8 @@ static int cmd_threads(int argc, char **argv)
 			tops[opts.nignore_top++] = optarg;
 			break;
 		case 'f':
-			if (!parse_count(optarg, &opts.frames)) {
-				rc = usage_error(usage_threads, "--frames wants "
-						 "a positive count, not '%s'",
-						 optarg);
+			if (!count_arg(usage_threads, "--frames", &opts.frames)) {
+				rc = EXIT_USAGE;
 				goto out;
 			}
 			break;
@@ -680,10 +683,8 @@ static int cmd_run(int argc, char **argv)
 			opts.sample = optarg;
 			break;
 		case 't':
-			if (!parse_count(optarg, &opts.report.top)) {
-				status = usage_error(usage_run, "--top wants a "
-						     "positive count, not '%s'",
-						     optarg);
+			if (!count_arg(usage_run, "--top", &opts.report.top)) {
+				status = EXIT_USAGE;
 				goto out;
 			}
 			break;
@@ -822,16 +823,14 @@ static int cmd_check(int argc, char **argv)
 			opts.per_dump = true;
 			break;
 		case 't':
-			if (!parse_count(optarg, &opts.top)) {
-				rc = usage_error(usage_check, "--top wants a "
-						 "positive count, not '%s'", optarg);
+			if (!count_arg(usage_check, "--top", &opts.top)) {
+				rc = EXIT_USAGE;
 				goto out;
 			}
 			break;
 		case 'f':
-			if (!parse_count(optarg, &opts.frames)) {
-				rc = usage_error(usage_check, "--frames wants a "
-						 "positive count, not '%s'", optarg);
+			if (!count_arg(usage_check, "--frames", &opts.frames)) {
+				rc = EXIT_USAGE;
 				goto out;
 			}
 			break;
@@ -908,16 +907,12 @@ static int cmd_diff(int argc, char **argv)
 						   "or bytes, not '%s'", optarg);
 			break;
 		case 't':
-			if (!parse_count(optarg, &opts.top))
-				return usage_error(usage_diff, "--top wants a "
-						   "positive count, not '%s'",
-						   optarg);
+			if (!count_arg(usage_diff, "--top", &opts.top))
+				return EXIT_USAGE;
 			break;
 		case 'f':
-			if (!parse_count(optarg, &opts.frames))
-				return usage_error(usage_diff, "--frames wants a "
-						   "positive count, not '%s'",
-						   optarg);
+			if (!count_arg(usage_diff, "--frames", &opts.frames))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(usage_diff, stdout);
@@ -984,16 +979,12 @@ static int cmd_sites(int argc, char **argv, enum sites_view view)
 						   "'%s'", optarg);
 			break;
 		case 't':
-			if (!parse_count(optarg, &opts.top))
-				return usage_error(usage, "--top wants a "
-						   "positive count, not '%s'",
-						   optarg);
+			if (!count_arg(usage, "--top", &opts.top))
+				return EXIT_USAGE;
 			break;
 		case 'f':
-			if (!parse_count(optarg, &opts.frames))
-				return usage_error(usage, "--frames wants a "
-						   "positive count, not '%s'",
-						   optarg);
+			if (!count_arg(usage, "--frames", &opts.frames))
+				return EXIT_USAGE;
 			break;
 		case 's':
 			if (view != VIEW_LEAKS)
