@@ -24,42 +24,9 @@ DEBPY=/usr/bin/python3
 CFLAGS="-std=gnu11 -Wall -Wextra -O1 -g -fno-builtin -pthread"
 LIMIT=${LT_TIMEOUT:-60}
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/libtrace-check.XXXXXX") || exit 2
-passed=0
-failed=0
-
-finish() {
-	echo "$passed passed, $failed failed"
-	if [ "${LT_KEEP:-0}" = 1 ] || [ "$failed" -ne 0 ]; then
-		echo "# scratch files kept in $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-ok() {
-	echo "ok - $1"
-	passed=$((passed + 1))
-}
-
-not_ok() {
-	echo "not ok - $1: $2"
-	failed=$((failed + 1))
-}
-
-oneline() {
-	head -c 600 "$1" | tr '\n' '\v' | sed 's/\v$//; s/\v/; /g'
-}
-
-if ! command -v python3 >/dev/null 2>&1; then
-	not_ok "python3 is installed" "the tests read JSON and XML with python3"
-	finish
-fi
-for f in "$BUILD/libtrace.so" "$BUILD/libtrace"; do
-	[ -f "$f" ] || { not_ok "built: $f" "missing (run make first)"; finish; }
-done
+SUITE=check
+. "$ROOT/tests/integration/lib.sh"
+need_built "$BUILD/libtrace.so" "$BUILD/libtrace"
 # A snapshot, so that a rebuild while this runs does not change the tool.
 mkdir -p "$TMP/bin"
 cp "$BUILD/libtrace.so" "$BUILD/libtrace" "$TMP/bin/" || exit 2

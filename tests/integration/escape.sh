@@ -27,59 +27,9 @@ SAMPLES=$BUILD/samples
 CHECK="python3 $ROOT/tests/integration/ltescape.py"
 LIMIT=${LT_TIMEOUT:-60}
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/libtrace-escape.XXXXXX") || exit 2
-passed=0
-failed=0
-started=$(date +%s)
-
-finish() {
-	echo "# escape tests took $(($(date +%s) - started)) s"
-	echo "$passed passed, $failed failed"
-	if [ "${LT_KEEP:-0}" = 1 ] || [ "$failed" -ne 0 ]; then
-		echo "# scratch files kept in $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-ok() {
-	echo "ok - $1"
-	passed=$((passed + 1))
-}
-
-not_ok() {
-	echo "not ok - $1: $2"
-	failed=$((failed + 1))
-}
-
-oneline() {
-	tr '\n' '\v' < "$1" | sed 's/\v$//; s/\v/; /g'
-}
-
-# expect NAME CMD...: ok when CMD succeeds, else its output as the detail.
-expect() {
-	local name=$1
-	shift
-	if "$@" >"$TMP/expect.out" 2>&1; then
-		ok "$name"
-	else
-		not_ok "$name" "$(oneline "$TMP/expect.out")"
-	fi
-}
-
-if ! command -v python3 >/dev/null 2>&1; then
-	not_ok "python3 is installed" "the tests read JSON with python3"
-	finish
-fi
-for f in "$SO" "$LT"; do
-	if [ ! -f "$f" ]; then
-		not_ok "built: $f" "missing (run make first)"
-		finish
-	fi
-done
-ulimit -c 0
+SUITE=escape
+. "$ROOT/tests/integration/lib.sh"
+need_built "$SO" "$LT"
 
 # traced DIR NAME [VAR=VALUE...] -- CMD ARGS: CMD under the shim, its dump
 # DIR/NAME.lt and its truths in DIR; returns 1 (after saying so) when it

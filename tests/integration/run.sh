@@ -24,48 +24,10 @@ SAMPLE_CFLAGS="-std=gnu11 -Wall -Wextra -O1 -g -fno-omit-frame-pointer -fno-inli
 LIMIT=${LT_TIMEOUT:-120}      # seconds any one run may take
 STRESS_ENV="GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/libtrace-it.XXXXXX") || exit 2
-passed=0
-failed=0
-
-finish() {
-	if [ "${LT_KEEP:-0}" = 1 ] || [ "$failed" -ne 0 ]; then
-		echo "# scratch files kept in $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-ok() {
-	echo "ok - $1"
-	passed=$((passed + 1))
-}
-
-not_ok() {
-	echo "not ok - $1: $2"
-	failed=$((failed + 1))
-}
-
-# Joins a file's lines with "; " for a one-line failure detail.
-oneline() {
-	tr '\n' '\v' < "$1" | sed 's/\v$//; s/\v/; /g'
-}
-
+SUITE=integration
+. "$ROOT/tests/integration/lib.sh"
 # ---- prerequisites ----------------------------------------------------------
-if ! command -v python3 >/dev/null 2>&1; then
-	not_ok "python3 is installed" "the integration tests read JSON with python3"
-	finish
-fi
-for f in "$SO" "$LT" "$SAMPLES"/{empty,leak,churn,realloc,pool,leaked_thread,forkexec,exits}; do
-	if [ ! -f "$f" ]; then
-		not_ok "built: $f" "missing (run make first)"
-		finish
-	fi
-done
-ulimit -c 0    # abort and segv runs: no core files
+need_built "$SO" "$LT" "$SAMPLES"/{empty,leak,churn,realloc,pool,leaked_thread,forkexec,exits}
 
 # Test a snapshot: a rebuild while the suite runs must not change the tool
 # under test.  `libtrace run` finds the shim next to itself.

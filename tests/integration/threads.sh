@@ -25,59 +25,9 @@ CHECK="python3 $ROOT/tests/integration/ltthreads.py"
 SAMPLE_CFLAGS="-std=gnu11 -Wall -Wextra -O1 -g -fno-omit-frame-pointer -fno-inline -fno-builtin -pthread"
 LIMIT=${LT_TIMEOUT:-60}      # seconds any one run may take
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/libtrace-threads.XXXXXX") || exit 2
-passed=0
-failed=0
-started=$(date +%s)
-
-finish() {
-	echo "# threads tests took $(($(date +%s) - started)) s"
-	echo "$passed passed, $failed failed"
-	if [ "${LT_KEEP:-0}" = 1 ] || [ "$failed" -ne 0 ]; then
-		echo "# scratch files kept in $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-ok() {
-	echo "ok - $1"
-	passed=$((passed + 1))
-}
-
-not_ok() {
-	echo "not ok - $1: $2"
-	failed=$((failed + 1))
-}
-
-oneline() {
-	tr '\n' '\v' < "$1" | sed 's/\v$//; s/\v/; /g'
-}
-
-# expect NAME CMD...: ok when CMD succeeds, else its output as the detail.
-expect() {
-	local name=$1
-	shift
-	if "$@" >"$TMP/expect.out" 2>&1; then
-		ok "$name"
-	else
-		not_ok "$name" "$(oneline "$TMP/expect.out")"
-	fi
-}
-
-if ! command -v python3 >/dev/null 2>&1; then
-	not_ok "python3 is installed" "the tests read JSON with python3"
-	finish
-fi
-for f in "$SO" "$LT"; do
-	if [ ! -f "$f" ]; then
-		not_ok "built: $f" "missing (run make first)"
-		finish
-	fi
-done
-ulimit -c 0
+SUITE=threads
+. "$ROOT/tests/integration/lib.sh"
+need_built "$SO" "$LT"
 
 # traced NAME DIR [VAR=VALUE...] -- CMD ARGS: runs CMD under the shim with its
 # truths going to DIR; the dump is DIR/NAME.lt, its report DIR/NAME.json.
