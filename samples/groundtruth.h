@@ -250,6 +250,27 @@ static inline void gt_put_field(struct gt_json *j, const char *name, int64_t v, 
 	*first = 0;
 }
 
+/* Write the JSON text to path (created or truncated); 0 or -1. */
+static inline int gt_json_save(const struct gt_json *j, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -1;
+	for (size_t off = 0; off < j->len;) {
+		ssize_t w = write(fd, j->buf + off, j->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return close(fd);
+}
+
 /*
  * Write the ground truth now, before whatever ends the process.  The file is
  * $LT_GROUND_TRUTH, or $LT_GROUND_TRUTH.PID.ROLE when role is not NULL (for
@@ -260,7 +281,7 @@ static inline int gt_write(const char *role)
 	const char *base = getenv("LT_GROUND_TRUTH");
 	static struct gt_json j;   /* 8 KiB: too big for a thread's stack budget */
 	char path[4096];
-	int first = 1, fd;
+	int first = 1;
 
 	if (!base || !*base)
 		return 0;
@@ -312,21 +333,7 @@ static inline int gt_write(const char *role)
 	}
 	gt_put(&j, "\n}\n");
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	for (size_t off = 0; off < j.len;) {
-		ssize_t w = write(fd, j.buf + off, j.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	return close(fd);
+	return gt_json_save(&j, path);
 }
 
 #endif /* SAMPLES_GROUNDTRUTH_H */

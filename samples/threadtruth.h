@@ -42,7 +42,6 @@ static inline int tt_write(const char *sample, const struct tt_site *s, size_t n
 {
 	const char *path = getenv("LT_THREADS_TRUTH");
 	static struct gt_json j;
-	int fd;
 
 	if (!path || !*path)
 		return 0;
@@ -71,21 +70,7 @@ static inline int tt_write(const char *sample, const struct tt_site *s, size_t n
 	}
 	gt_put(&j, "\n  ]\n}\n");
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	for (size_t off = 0; off < j.len;) {
-		ssize_t w = write(fd, j.buf + off, j.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	return close(fd);
+	return gt_json_save(&j, path);
 }
 
 /*
