@@ -424,14 +424,16 @@ const struct lt_rec_head *lt_dump_cursor_next(struct lt_dump_cursor *c,
 		c->end = c->off + ch->size;
 		c->bytes_done += sizeof(struct lt_chunk_header);
 	}
-	/* lt_dump_open validated every record; this guards the invariant
-	 * against a caller that built a cursor over something else. */
-	if (c->end > d->len || lt_dump_check_record(d, c->off, c->end, NULL)) {
+	/* lt_dump_open validated every record (lt_dump_check_record); this
+	 * keeps the cursor inside its chunk against a caller that built it
+	 * over something else, without redoing the per-type checks. */
+	h = c->end <= d->len && c->end - c->off >= sizeof(*h) ?
+		(const struct lt_rec_head *)(d->base + c->off) : NULL;
+	if (!h || h->size < sizeof(*h) || h->size > c->end - c->off) {
 		c->off = c->end = 0;
 		c->next_chunk = c->stream->nchunks;
 		return NULL;
 	}
-	h = (const struct lt_rec_head *)(d->base + c->off);
 	if (offset)
 		*offset = c->off;
 	c->off += h->size;
