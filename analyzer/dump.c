@@ -72,8 +72,14 @@ const char *lt_dump_rec_name(unsigned type)
 	return "unknown";
 }
 
-int lt_dump_check_record(const struct lt_dump *d, uint64_t off, uint64_t end,
-			 struct lt_err *err)
+/*
+ * Check the record at byte off of the mapping, where the chunk payload
+ * holding it ends at byte end: size at least 8, a multiple of 8, within
+ * the chunk, and at least as large as its type's fixed layout.  Returns 0,
+ * or -1 with a message.
+ */
+static int check_record(const struct lt_dump *d, uint64_t off, uint64_t end,
+			struct lt_err *err)
 {
 	const struct lt_rec_head *h;
 	unsigned long long have = end > off ? end - off : 0;
@@ -153,8 +159,26 @@ static int check_header(struct lt_dump *d, struct lt_err *err)
 	return 0;
 }
 
+static int add_thread_rec(struct lt_dump *d, const struct lt_rec_head *h,
+			  uint32_t thread, struct lt_err *err)
+{
+	if (d->nthread_recs == d->thread_rec_cap) {
+		size_t ncap = d->thread_rec_cap ? d->thread_rec_cap * 2 : 64;
+		void *p = realloc(d->thread_recs, ncap * sizeof(*d->thread_recs));
+		if (!p)
+			return lt_err_set(err, "%s: out of memory indexing "
+					  "thread records", d->path);
+		d->thread_recs = p;
+		d->thread_rec_cap = ncap;
+	}
+	d->thread_recs[d->nthread_recs++] = (struct lt_dump_thread_rec){
+		.rec = h, .thread = thread,
+	};
+	return 0;
+}
+
 static int check_chunk_records(struct lt_dump *d, uint64_t start, uint64_t end,
-			       const struct lt_rec_head **last,
+			       uint32_t thread, const struct lt_rec_head **last,
 			       struct lt_err *err)
 {
 	uint64_t off = start;
@@ -162,11 +186,15 @@ static int check_chunk_records(struct lt_dump *d, uint64_t start, uint64_t end,
 	*last = NULL;
 	while (off < end) {
 		const struct lt_rec_head *h;
-		if (lt_dump_check_record(d, off, end, err) < 0)
+		if (check_record(d, off, end, err) < 0)
 			return -1;
 		h = (const void *)(d->base + off);
 		if (h->type >= NTYPES || rec_min_size[h->type] == 0)
 			d->unknown_records++;
+		if ((h->type == LT_REC_THREAD_CREATE ||
+		     h->type == LT_REC_THREAD_START) &&
+		    add_thread_rec(d, h, thread, err) < 0)
+			return -1;
 		d->records++;
 		*last = h;
 		off += h->size;
@@ -235,12 +263,12 @@ static int index_chunks(struct lt_dump *d, struct lt_err *err)
 		}
 		if (check_chunk_records(d, off + sizeof(*ch),
 					off + sizeof(*ch) + ch->size,
-					&last_rec, err) < 0)
+					ch->thread, &last_rec, err) < 0)
 			return -1;
 		if (add_chunk(d, &cap, off, ch, err) < 0)
 			return -1;
 		/* Keep the resident set small on a multi-gigabyte dump. */
-		if (off - released >= (64u << 20)) {
+		if (off - released >= (16u << 20)) {
 			lt_dump_release(d, released, off);
 			released = off;
 		}
@@ -397,6 +425,7 @@ void lt_dump_close(struct lt_dump *d)
 	if (d->base)
 		munmap((void *)d->base, d->len);
 	free(d->chunks);
+	free(d->thread_recs);
 	free(d->streams);
 	free(d->stream_chunks);
 	free(d->path);
@@ -409,8 +438,8 @@ void lt_dump_cursor_init(struct lt_dump_cursor *c, const struct lt_dump *d,
 	*c = (struct lt_dump_cursor){ .dump = d, .stream = s };
 }
 
-const struct lt_rec_head *lt_dump_cursor_next(struct lt_dump_cursor *c,
-					      uint64_t *offset)
+const struct lt_rec_head *lt_dump_cursor_next_slow(struct lt_dump_cursor *c,
+						   uint64_t *offset)
 {
 	const struct lt_dump *d = c->dump;
 	const struct lt_rec_head *h;
@@ -424,7 +453,7 @@ const struct lt_rec_head *lt_dump_cursor_next(struct lt_dump_cursor *c,
 		c->end = c->off + ch->size;
 		c->bytes_done += sizeof(struct lt_chunk_header);
 	}
-	/* lt_dump_open validated every record (lt_dump_check_record); this
+	/* lt_dump_open validated every record (check_record); this
 	 * keeps the cursor inside its chunk against a caller that built it
 	 * over something else, without redoing the per-type checks. */
 	h = c->end <= d->len && c->end - c->off >= sizeof(*h) ?

@@ -24,6 +24,13 @@ struct lt_dump_chunk {
 	uint32_t size;       /* payload bytes, validated */
 };
 
+/* A THREAD_CREATE or THREAD_START record, found by the index pass so that
+ * a reader needing thread births first does not read the dump twice. */
+struct lt_dump_thread_rec {
+	const struct lt_rec_head *rec;   /* inside the mapping */
+	uint32_t thread;     /* serial of the stream it is in */
+};
+
 /* One thread's chunks in file order: the stream the merge consumes. */
 struct lt_dump_stream {
 	uint32_t thread;
@@ -44,6 +51,8 @@ struct lt_dump {
 	struct lt_dump_stream *streams;      /* sorted by thread serial */
 	size_t nstreams;
 	uint32_t *stream_chunks;             /* backing store of streams */
+	struct lt_dump_thread_rec *thread_recs;   /* in file order */
+	size_t nthread_recs, thread_rec_cap;
 
 	uint64_t data_end;       /* end of the last complete chunk */
 	bool truncated;          /* partial last chunk or no final trailer */
@@ -72,15 +81,6 @@ void lt_dump_close(struct lt_dump *d);
 const char *lt_dump_rec_name(unsigned type);
 
 /*
- * Check the record at byte off of the mapping, where the chunk payload
- * holding it ends at byte end: size at least 8, a multiple of 8, within
- * the chunk, and at least as large as its type's fixed layout.  Returns 0,
- * or -1 with a message.
- */
-int lt_dump_check_record(const struct lt_dump *d, uint64_t off, uint64_t end,
-			 struct lt_err *err);
-
-/*
  * Drop the mapping's whole pages within bytes [from, upto) from this process's
  * resident set.  The mapping stays valid (pages fault back in from the
  * file when read again), so pointers into it, such as stack frames, keep
@@ -104,7 +104,28 @@ void lt_dump_cursor_init(struct lt_dump_cursor *c, const struct lt_dump *d,
  * The next record of the stream (validated by lt_dump_open), or NULL at
  * its end.  *offset, if not NULL, receives the record's byte offset.
  */
-const struct lt_rec_head *lt_dump_cursor_next(struct lt_dump_cursor *c,
-					      uint64_t *offset);
+const struct lt_rec_head *lt_dump_cursor_next_slow(struct lt_dump_cursor *c,
+						   uint64_t *offset);
+
+static inline const struct lt_rec_head *
+lt_dump_cursor_next(struct lt_dump_cursor *c, uint64_t *offset)
+{
+	const struct lt_rec_head *h;
+
+	/* The common step, inside the current chunk; lt_dump_open checked
+	 * every record, so a record that does not fit is never seen here
+	 * unless the cursor was built over something else (the slow path
+	 * says so and ends the stream). */
+	if (c->off >= c->end || c->end - c->off < sizeof(*h))
+		return lt_dump_cursor_next_slow(c, offset);
+	h = (const struct lt_rec_head *)(c->dump->base + c->off);
+	if (h->size < sizeof(*h) || h->size > c->end - c->off)
+		return lt_dump_cursor_next_slow(c, offset);
+	if (offset)
+		*offset = c->off;
+	c->off += h->size;
+	c->bytes_done += h->size;
+	return h;
+}
 
 #endif /* LT_ANALYZER_DUMP_H */

@@ -60,6 +60,7 @@ enum ev_class { EV_RELEASE = 0, EV_OTHER = 1 };
 struct stream {
 	struct lt_dump_cursor cur;
 	struct lt_dump_cursor ahead;     /* PREFETCH_AHEAD records past cur */
+	bool ahead_valid;
 	struct thread_entry *thread;
 	const struct lt_rec_head *rec;   /* record of the head event */
 	uint64_t ticks;                  /* of the head event */
@@ -226,9 +227,6 @@ static struct thread_entry *get_thread(struct lt_model *m, uint32_t serial)
 	return t;
 }
 
-/* Bytes read between two lt_dump_release() calls in a linear pass. */
-#define RELEASE_STEP (64u << 20)
-
 /* ---- pthread_t resolution ---------------------------------------------- */
 
 /*
@@ -250,42 +248,29 @@ static int prepass_threads(struct lt_model *m)
 	const struct lt_dump *d = m->dump;
 	struct lt_model_priv *p = m->priv;
 
-	uint64_t released = 0;
-
-	/* In file order, so that pages can be let go of as we pass them. */
-	for (size_t i = 0; i < d->nchunks; i++) {
-		const struct lt_dump_chunk *ch = &d->chunks[i];
-		uint64_t off = ch->offset + sizeof(struct lt_chunk_header);
-		uint64_t end = off + ch->size;
-		struct thread_entry *self = get_thread(m, ch->thread);
+	/* lt_dump_open found the CREATE and START records, in file order. */
+	for (size_t i = 0; i < d->nthread_recs; i++) {
+		const struct lt_rec_head *h = d->thread_recs[i].rec;
+		struct thread_entry *self = get_thread(m, d->thread_recs[i].thread);
 
 		if (!self)
 			return -1;
-		while (off < end) {
-			/* Sizes were validated by lt_dump_open. */
-			const struct lt_rec_head *h = (const void *)(d->base + off);
-			off += h->size;
-			if (h->type == LT_REC_THREAD_CREATE) {
-				const struct lt_rec_thread_create *r = (const void *)h;
-				struct thread_entry *t;
-				if (r->child > UINT32_MAX)
-					continue;
-				t = get_thread(m, (uint32_t)r->child);
-				if (!t)
-					return -1;
-				note_birth(t, r->ticks, true);
-			} else if (h->type == LT_REC_THREAD_START) {
-				const struct lt_rec_thread_start *r = (const void *)h;
-				self->t.pthread = r->pthread;
-				note_birth(self, r->ticks, false);
-			}
-		}
-		if (end - released >= RELEASE_STEP) {
-			lt_dump_release(d, released, end);
-			released = end;
+		if (h->type == LT_REC_THREAD_CREATE) {
+			const struct lt_rec_thread_create *r = (const void *)h;
+			struct thread_entry *t;
+			if (r->child > UINT32_MAX)
+				continue;
+			t = get_thread(m, (uint32_t)r->child);
+			if (!t)
+				return -1;
+			note_birth(t, r->ticks, true);
+		} else {
+			const struct lt_rec_thread_start *r = (const void *)h;
+			self->t.pthread = r->pthread;
+			note_birth(self, r->ticks, false);
 		}
 	}
-	lt_dump_release(d, released, d->len);
+	lt_dump_release(d, 0, d->len);
 
 	/* Index every thread that announced a pthread_t by that value. */
 	for (struct thread_entry *t = p->threads; t; t = t->hh.next) {
@@ -710,13 +695,27 @@ static bool record_ticks(const struct lt_rec_head *h, uint64_t *ticks)
  * the slots its records will probe, so the misses overlap.
  */
 #define PREFETCH_AHEAD 48
+#define PREFETCH_MIN_SLOTS (32u << 10)   /* 1 MiB of table: past L2 */
 
 static void prefetch_ahead(const struct lt_model_priv *p, struct stream *s)
 {
-	const struct lt_rec_head *h = lt_dump_cursor_next(&s->ahead, NULL);
 	const struct live_table *t = &p->live;
+	const struct lt_rec_head *h;
 
-	if (!h || !t->slots)
+	/* A table that fits in the caches needs no help; the cursor starts
+	 * over from the stream's own when the table outgrows them. */
+	if (!t->slots || t->mask < PREFETCH_MIN_SLOTS) {
+		s->ahead_valid = false;
+		return;
+	}
+	if (!s->ahead_valid) {
+		s->ahead = s->cur;
+		for (unsigned k = 0; k < PREFETCH_AHEAD; k++)
+			lt_dump_cursor_next(&s->ahead, NULL);
+		s->ahead_valid = true;
+	}
+	h = lt_dump_cursor_next(&s->ahead, NULL);
+	if (!h)
 		return;
 	switch (h->type) {
 	case LT_REC_ALLOC:
@@ -854,9 +853,6 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 	for (size_t i = 0; i < d->nstreams; i++) {
 		struct stream *s = &p->streams[i];
 		lt_dump_cursor_init(&s->cur, d, &d->streams[i]);
-		lt_dump_cursor_init(&s->ahead, d, &d->streams[i]);
-		for (unsigned k = 0; k < PREFETCH_AHEAD; k++)
-			lt_dump_cursor_next(&s->ahead, NULL);
 		s->thread = get_thread(m, d->streams[i].thread);
 		if (!s->thread)
 			return -1;
