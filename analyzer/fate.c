@@ -137,7 +137,7 @@ void lt_fates_free(struct lt_fates *f)
 		free(t->marks);
 		free(t);
 	}
-	free(f->live.slots);
+	ftable_free(&f->live);
 	free(f->chains);
 	free(f);
 }

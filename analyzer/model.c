@@ -1169,7 +1169,7 @@ void lt_model_free(struct lt_model *m)
 			free(pe->threads);
 			free(pe);
 		}
-		free(p->live.slots);
+		live_table_free(&p->live);
 		free(p->site_vec);
 		free(p->streams);
 		free(p->heap);

@@ -9,6 +9,7 @@
  *   name_find(t, ptr)     the element for ptr, or NULL (never for ptr 0)
  *   name_insert(t, elem)  elem->ptr must not be in t; 0, or -1 out of memory
  *   name_remove(t, elem)  elem points into t->slots
+ *   name_free(t)          give the slots back; t is empty again
  *
  * Iterate with: for (i = 0; t->slots && i <= t->mask; i++) if (slots[i].ptr)
  */
@@ -18,6 +19,45 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+
+/*
+ * Zeroed memory for a table.  Probes land at random, so a table of tens of
+ * megabytes misses the TLB on nearly every one with 4 KiB pages: a large
+ * table asks for transparent huge pages (where the system gives them only
+ * on request, as Debian's does by default).
+ */
+#define LT_PTR_TABLE_HUGE (2u << 20)
+
+static inline void *lt_ptr_table_alloc(size_t bytes)
+{
+	size_t pad = LT_PTR_TABLE_HUGE, head;
+	uint8_t *p;
+
+	if (bytes < 2 * LT_PTR_TABLE_HUGE)
+		return calloc(1, bytes);
+	/* Fresh pages are zero: map, then trim to a 2 MiB boundary. */
+	p = mmap(NULL, bytes + pad, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	head = (pad - ((uintptr_t)p & (pad - 1))) & (pad - 1);
+	if (head)
+		munmap(p, head);
+	if (pad - head)
+		munmap(p + head + bytes, pad - head);
+	madvise(p + head, bytes, MADV_HUGEPAGE);
+	return p + head;
+}
+
+/* Give back what lt_ptr_table_alloc(bytes) returned. */
+static inline void lt_ptr_table_free(void *p, size_t bytes)
+{
+	if (bytes < 2 * LT_PTR_TABLE_HUGE)
+		free(p);
+	else if (p)
+		munmap(p, bytes);
+}
 
 #define LT_PTR_TABLE(name, type)                                              \
 struct name {                                                                 \
@@ -45,10 +85,18 @@ static inline type *name##_find(const struct name *t, uint64_t ptr)          \
 	}                                                                     \
 }                                                                             \
                                                                               \
+static inline void name##_free(struct name *t)                               \
+{                                                                             \
+	if (t->slots)                                                         \
+		lt_ptr_table_free(t->slots, (t->mask + 1) * sizeof(*t->slots)); \
+	t->slots = NULL;                                                      \
+}                                                                             \
+                                                                              \
 static int name##_grow(struct name *t)                                       \
 {                                                                             \
 	size_t ncap = t->slots ? (t->mask + 1) * 2 : 1024;                    \
-	struct name n = { calloc(ncap, sizeof(*n.slots)), ncap - 1, 0 };      \
+	struct name n = { lt_ptr_table_alloc(ncap * sizeof(*n.slots)),       \
+			  ncap - 1, 0 };                                      \
                                                                               \
 	if (!n.slots)                                                         \
 		return -1;                                                    \
@@ -62,7 +110,7 @@ static int name##_grow(struct name *t)                                       \
 		n.slots[j] = t->slots[i];                                     \
 		n.count++;                                                    \
 	}                                                                     \
-	free(t->slots);                                                       \
+	name##_free(t);                                                       \
 	*t = n;                                                               \
 	return 0;                                                             \
 }                                                                             \
