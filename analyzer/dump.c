@@ -268,7 +268,7 @@ static int index_chunks(struct lt_dump *d, struct lt_err *err)
 		if (add_chunk(d, &cap, off, ch, err) < 0)
 			return -1;
 		/* Keep the resident set small on a multi-gigabyte dump. */
-		if (off - released >= (16u << 20)) {
+		if (off - released >= (4u << 20)) {
 			lt_dump_release(d, released, off);
 			released = off;
 		}

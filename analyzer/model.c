@@ -868,7 +868,7 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 		if (!stream_advance(m, s))
 			p->heap[0] = p->heap[--p->nheap];
 		heap_down(p->heap, p->nheap, 0);
-		if ((m->events & 0x3ffff) == 0) {
+		if ((m->events & 0xffff) == 0) {
 			if (progress)
 				progress(ctx, bytes_done(p, d->nstreams), total);
 			released = release_consumed(m, released);
