@@ -239,10 +239,15 @@ static uint64_t next_random(struct lt_thread *t)
 
 /* Poisson sampling by bytes, as jemalloc and Go do: the distance to the
  * next sampled byte is exponential with the configured mean. */
-bool lt_sample_next(struct lt_thread *t)
+static void sample_draw(struct lt_thread *t)
 {
 	double u = (double)((next_random(t) >> 11) + 1) / 9007199254740993.0;
 	t->sample_left = (int64_t)(-__builtin_log(u) * (double)lt_opt.sample) + 1;
+}
+
+bool lt_sample_next(struct lt_thread *t)
+{
+	sample_draw(t);
 	return true;
 }
 
@@ -266,6 +271,10 @@ void lt_thread_begin(struct lt_thread *t, uint32_t serial)
 		return;
 	}
 	pthread_setspecific(exit_key, (void *)1);
+	/* The first distance is drawn too: starting at 0 would record every
+	 * thread's first allocation, at a weight of up to the whole interval. */
+	if (lt_opt.sample && t->sample_left == 0)
+		sample_draw(t);
 
 	struct lt_rec_thread_start *r = lt_reserve(t, sizeof(*r));
 	r->head = (struct lt_rec_head){ LT_REC_THREAD_START, 0, sizeof(*r), (uint32_t)gettid() };

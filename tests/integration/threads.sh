@@ -101,6 +101,31 @@ if [ -f "$d/fanout.lt" ]; then
 	fi
 fi
 
+# ---- sampling across many threads ---------------------------------------------
+# Each thread starts its byte countdown at a random distance.  A countdown
+# that started at 0 recorded every thread's first allocation, each weighted
+# up to the whole interval: 400 threads read as 400 x 64 KiB = 25 MiB.  The
+# estimate from the samples must stay within 20 intervals of the exact
+# total (a Poisson tail of about 1e-14 with the countdown drawn as it should).
+d=$TMP/fanout_sampled
+traced fanout_sampled "$d" LIBTRACE_SAMPLE=64k -- "$SAMPLES/fanout" 400 400
+if [ "$(cat "$d/status")" = 0 ] &&
+   "$LT" report --json --top 100000 --frames 1 "$d/fanout_sampled.lt" >"$d/r.json" 2>"$d/err"; then
+	got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+est = sum(s["bytes"] for s in d["sites_by_bytes"])
+exact = d["totals"]["bytes_allocated"]
+print("%d %d %s" % (est, exact, "ok" if d["sampled"] and est <= exact + 20 * 65536 else "off"))
+' "$d/r.json" 2>&1)
+	case $got in
+	*" ok") ok "fanout, 400 threads sampled at 64 KiB: estimate within 20 intervals of the exact total (${got% ok})" ;;
+	*) not_ok "fanout, 400 threads sampled at 64 KiB" "estimate, exact total: $got" ;;
+	esac
+else
+	not_ok "fanout, 400 threads sampled at 64 KiB" "status $(cat "$d/status"): $(head -c 300 "$d/stderr" "$d/err" 2>/dev/null)"
+fi
+
 # ---- live stacks in text, the goroutine-dump line ----------------------------------
 d=$TMP/stuck_workers
 if [ -f "$d/stuck_workers.txt" ]; then
