@@ -110,6 +110,8 @@ struct lt_fates *lt_fates_new(const struct lt_dump *d)
 				  d->hdr->sample_interval;
 	f->weight_model.sample_interval = f->weight_model.sampled ?
 					  d->hdr->sample_interval : 0;
+	f->weight_model.sample_large = f->weight_model.sampled &&
+				       (d->hdr->flags & LT_HDR_SAMPLE_LARGE);
 	return f;
 }
 

@@ -147,7 +147,7 @@ double lt_model_weight(const struct lt_model *m, uint64_t size)
 {
 	double r = (double)m->sample_interval;
 
-	if (!m->sampled || r <= 0)
+	if (!m->sampled || r <= 0 || (m->sample_large && size >= m->sample_interval))
 		return 1.0;
 	if (size == 0)
 		size = 1;
@@ -1111,6 +1111,7 @@ int lt_model_build_hooked(const struct lt_dump *d,
 	m->priv->hooks = *hooks;
 	m->sampled = (d->hdr->flags & LT_HDR_SAMPLED) && d->hdr->sample_interval;
 	m->sample_interval = m->sampled ? d->hdr->sample_interval : 0;
+	m->sample_large = m->sampled && (d->hdr->flags & LT_HDR_SAMPLE_LARGE);
 	set_clock(m);
 
 	if (prepass_threads(m) < 0)

@@ -90,6 +90,7 @@ struct lt_model {
 	struct lt_lost lost;
 	struct lt_anomalies anomalies;
 	bool sampled;
+	bool sample_large;          /* blocks >= sample_interval all recorded */
 	uint64_t sample_interval;
 
 	uint64_t start_ticks, end_ticks, peak_ticks;
@@ -167,7 +168,8 @@ void lt_model_free(struct lt_model *m);
 double lt_model_seconds(const struct lt_model *m, uint64_t ticks);
 
 /* Sampling weight of one block of size bytes: 1 in an exact dump,
- * 1 / (1 - exp(-size / R)) in a dump sampled with mean interval R. */
+ * 1 / (1 - exp(-size / R)) in a dump sampled with mean interval R, and 1
+ * for size >= R when the dump says such blocks were all recorded. */
 double lt_model_weight(const struct lt_model *m, uint64_t size);
 
 #endif /* LT_ANALYZER_MODEL_H */

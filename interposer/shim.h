@@ -256,9 +256,15 @@ LT_HIDDEN uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret,
  * LIBTRACE_SAMPLE; else when the thread's byte countdown runs out, and then
  * lt_sample_next draws the next distance. */
 LT_HIDDEN bool lt_sample_next(struct lt_thread *t);
+/*
+ * Whether to record an allocation of size bytes.  A block of at least the
+ * interval is always recorded (weight 1), outside the countdown: the
+ * smaller blocks keep their Poisson odds, and the large ones, few by
+ * construction, no longer swing an estimate by whole megabytes.
+ */
 static inline bool lt_sampled(struct lt_thread *t, uint64_t size)
 {
-	if (lt_likely(!lt_opt.sample))
+	if (lt_likely(!lt_opt.sample) || size >= lt_opt.sample)
 		return true;
 	t->sample_left -= (int64_t)size;
 	return t->sample_left > 0 ? false : lt_sample_next(t);

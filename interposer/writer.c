@@ -473,7 +473,7 @@ int lt_writer_open(uint32_t flags, const char *parent_dump)
 		.pid = (uint32_t)getpid(),
 		.ppid = (uint32_t)getppid(),
 		.clock = (uint32_t)lt_clock_kind,
-		.flags = flags | (lt_opt.sample ? LT_HDR_SAMPLED : 0),
+		.flags = flags | (lt_opt.sample ? LT_HDR_SAMPLED | LT_HDR_SAMPLE_LARGE : 0),
 		.sample_interval = lt_opt.sample,
 		.max_depth = lt_opt.depth,
 		.main_thread = lt_self.serial,

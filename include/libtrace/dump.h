@@ -26,6 +26,8 @@ enum lt_clock {
 enum lt_header_flags {
 	LT_HDR_FORKED  = 1u << 0, /* this process was forked from a traced one */
 	LT_HDR_SAMPLED = 1u << 1, /* allocations are Poisson-sampled by bytes */
+	LT_HDR_SAMPLE_LARGE = 1u << 2, /* with SAMPLED: every block of at least
+					* sample_interval bytes is recorded */
 };
 
 struct lt_file_header {

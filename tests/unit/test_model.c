@@ -401,6 +401,40 @@ static void test_sampled(void **state)
 	release_built(&b);
 }
 
+/* With LT_HDR_SAMPLE_LARGE a block of at least the interval was recorded
+ * for certain: weight 1.  Smaller ones keep 1 / (1 - exp(-size / R)). */
+static void test_sampled_large(void **state)
+{
+	struct lt_gen *g = lt_gen_new(LT_HDR_SAMPLED | LT_HDR_SAMPLE_LARGE, 1024);
+	struct lt_gen_counts c;
+	struct built b;
+	double w512 = 1.0 / (1.0 - 0.60653065971263342);   /* size = R / 2 */
+	(void)state;
+
+	static const uint64_t frames[] = { 0x401000 };
+
+	lt_gen_chunk(g, 1);
+	lt_gen_stack(g, 1, frames, 1);
+	lt_gen_stack(g, 2, frames, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 1, 20, 0x100, 1024);
+	lt_gen_alloc(g, LT_FN_MALLOC, 1, 21, 0x200, 4096);
+	lt_gen_alloc(g, LT_FN_MALLOC, 2, 22, 0x300, 512);
+	lt_gen_chunk_end(g);
+	c = *lt_gen_counts(g);
+	lt_gen_trailer(g, 100, &c);
+	b = build(g);
+
+	assert_true(b.model->sampled);
+	assert_true(b.model->sample_large);
+	assert_true(site_of(b.model, 1)->est_calls > 2 - 1e-9);
+	assert_true(site_of(b.model, 1)->est_calls < 2 + 1e-9);
+	assert_true(site_of(b.model, 1)->est_bytes > 5120 - 1e-6);
+	assert_true(site_of(b.model, 1)->est_bytes < 5120 + 1e-6);
+	assert_true(site_of(b.model, 2)->est_calls > w512 - 1e-9);
+	assert_true(site_of(b.model, 2)->est_calls < w512 + 1e-9);
+	release_built(&b);
+}
+
 /* A truncated dump still replays what it has. */
 static void test_truncated_replays(void **state)
 {
@@ -435,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_untracked_and_anomalies),
 		cmocka_unit_test(test_trailer_mismatch_and_lost),
 		cmocka_unit_test(test_sampled),
+		cmocka_unit_test(test_sampled_large),
 		cmocka_unit_test(test_truncated_replays),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
