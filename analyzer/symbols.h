@@ -73,4 +73,14 @@ bool lt_sym_is_allocator_frame(const struct lt_sym_frame *f);
  * line, or "" when none.  Owned by the symbolizer. */
 const char *lt_sym_warnings(const struct lt_symbolizer *sym);
 
+/*
+ * For tests: name about 6 * n addresses of the ELF file at path (around
+ * its symbols' starts, middles and ends, and spread over their span) both
+ * with the symbolizer's own symbol index and with libdw's
+ * dwfl_module_addrname(), which the index stands in for.  Returns how many
+ * names differ (the first such address in *first_bad), or -1 when the file
+ * cannot be read.
+ */
+long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad);
+
 #endif /* LT_ANALYZER_SYMBOLS_H */

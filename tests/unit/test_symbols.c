@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <elf.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -577,6 +578,27 @@ static void test_dynsym_only(void **state)
 	lt_sym_free(sym);
 }
 
+/* The symbolizer names functions from its own copy of the symbol table;
+ * it must say what libdw's dwfl_module_addrname says, address for address:
+ * libc (.dynsym, and .symtab when libc6-dbg is there), this test program
+ * (.symtab with local functions) and libdw itself (a large .dynsym). */
+static void test_names_match_libdw(void **state)
+{
+	(void)state;
+	uintptr_t where[] = { (uintptr_t)&div, (uintptr_t)&test_names_match_libdw,
+			      (uintptr_t)&dwfl_module_addrname };
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		struct object o = object_of(where[i]);
+		uint64_t first = 0;
+		long bad = lt_sym_check_names(o.path, 500, &first);
+
+		if (bad != 0)
+			fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
+				 o.path, bad, (unsigned long long)first);
+	}
+}
+
 static void test_build_id_mismatch(void **state)
 {
 	(void)state;
@@ -944,6 +966,7 @@ int main(void)
 		TEST(test_gnu_debuglink),
 		TEST(test_no_aranges),
 		TEST(test_dynsym_only),
+		TEST(test_names_match_libdw),
 		TEST(test_build_id_mismatch),
 		TEST(test_missing_file),
 		TEST(test_not_elf_and_truncated),
