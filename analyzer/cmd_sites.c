@@ -29,6 +29,7 @@ int lt_sites_open(const char *path, bool fates, bool series,
 	if (r->fates) {
 		hooks.record = lt_fates_observe;
 		hooks.record_ctx = r->fates;
+		hooks.prefetch = lt_fates_prefetch;
 	}
 	if (r->series) {
 		hooks.heap = lt_series_observe;

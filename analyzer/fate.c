@@ -457,6 +457,14 @@ static void acquire(struct lt_fates *f, struct fthread *t, uint64_t ptr,
 		f->oom = true;
 }
 
+void lt_fates_prefetch(void *ctx, uint64_t ptr)
+{
+	const struct lt_fates *f = ctx;
+
+	if (f->live.slots)
+		__builtin_prefetch(&f->live.slots[ftable_hash(&f->live, ptr)], 1);
+}
+
 void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 		      int phase, const struct lt_site *site)
 {

@@ -95,8 +95,10 @@ struct lt_fates;
 struct lt_fates *lt_fates_new(const struct lt_dump *d);
 void lt_fates_free(struct lt_fates *f);
 
-/* The observer to put in struct lt_model_hooks, with the fates as ctx. */
+/* The observer to put in struct lt_model_hooks, with the fates as ctx,
+ * and its prefetch hook. */
 lt_record_fn lt_fates_observe;
+lt_prefetch_fn lt_fates_prefetch;
 
 /* After the replay: what is still live becomes LT_FATE_LEAKED.  Returns 0,
  * or -1 when memory ran out at any point (the counts are then partial). */

@@ -697,6 +697,13 @@ static bool record_ticks(const struct lt_rec_head *h, uint64_t *ticks)
 #define PREFETCH_AHEAD 48
 #define PREFETCH_MIN_SLOTS (32u << 10)   /* 1 MiB of table: past L2 */
 
+static inline void prefetch_ptr(const struct lt_model_priv *p, uint64_t ptr)
+{
+	__builtin_prefetch(&p->live.slots[live_table_hash(&p->live, ptr)], 1);
+	if (p->hooks.prefetch)
+		p->hooks.prefetch(p->hooks.record_ctx, ptr);
+}
+
 static void prefetch_ahead(const struct lt_model_priv *p, struct stream *s)
 {
 	const struct live_table *t = &p->live;
@@ -719,19 +726,15 @@ static void prefetch_ahead(const struct lt_model_priv *p, struct stream *s)
 		return;
 	switch (h->type) {
 	case LT_REC_ALLOC:
-		__builtin_prefetch(&t->slots[live_table_hash(t,
-				((const struct lt_rec_alloc *)h)->ptr)], 1);
+		prefetch_ptr(p, ((const struct lt_rec_alloc *)h)->ptr);
 		break;
 	case LT_REC_FREE:
-		__builtin_prefetch(&t->slots[live_table_hash(t,
-				((const struct lt_rec_free *)h)->ptr)], 1);
+		prefetch_ptr(p, ((const struct lt_rec_free *)h)->ptr);
 		break;
-	case LT_REC_REALLOC: {
-		const struct lt_rec_realloc *r = (const void *)h;
-		__builtin_prefetch(&t->slots[live_table_hash(t, r->old_ptr)], 1);
-		__builtin_prefetch(&t->slots[live_table_hash(t, r->new_ptr)], 1);
+	case LT_REC_REALLOC:
+		prefetch_ptr(p, ((const struct lt_rec_realloc *)h)->old_ptr);
+		prefetch_ptr(p, ((const struct lt_rec_realloc *)h)->new_ptr);
 		break;
-	}
 	}
 }
 

@@ -148,13 +148,22 @@ typedef void lt_record_fn(void *ctx, uint32_t thread,
 			  const struct lt_rec_head *rec, int phase,
 			  const struct lt_site *site);
 
+/*
+ * A hint, some records ahead of the replay, that the record hook will soon
+ * look up address ptr: an observer with its own table of blocks can ask for
+ * the memory now.  Called only while the model's own table is past the
+ * caches; it must not change anything the observer reports.
+ */
+typedef void lt_prefetch_fn(void *ctx, uint64_t ptr);
+
 struct lt_model_hooks {
 	lt_progress_fn *progress;   /* any member may be NULL */
 	void *progress_ctx;
 	lt_heap_fn *heap;
 	void *heap_ctx;
 	lt_record_fn *record;
-	void *record_ctx;
+	void *record_ctx;           /* also the prefetch hook's */
+	lt_prefetch_fn *prefetch;
 };
 
 /* lt_model_build with hooks; the same return convention. */
