@@ -8,15 +8,6 @@
 
 #include "shim.h"
 
-struct stack_entry {
-	uint64_t         hash;
-	uint32_t         id;
-	uint32_t         depth;
-	_Atomic uint32_t dump_gen;   /* the dump that has seen its definition */
-	uint32_t         pad;
-	uint64_t         frames[];
-};
-
 /* 1 Mi slots, 8 MiB reserved.  Stacks land on random slots, so nearly
  * every page is touched once a program has a few thousand stacks: the
  * table's size is resident memory, not just address space.  Past 786,432
@@ -27,7 +18,7 @@ struct stack_entry {
 
 static _Atomic(struct stack_entry *) *slots;
 static _Atomic uint32_t next_id = 1;
-static _Atomic uint32_t dump_gen = 1;
+_Atomic uint32_t lt_stacks_gen = 1;
 static _Atomic uint64_t defined;
 
 int lt_stacks_init(void)
@@ -38,7 +29,7 @@ int lt_stacks_init(void)
 
 void lt_stacks_new_dump(void)
 {
-	atomic_fetch_add(&dump_gen, 1);
+	atomic_fetch_add(&lt_stacks_gen, 1);
 	atomic_store(&defined, 0);
 }
 
@@ -72,16 +63,13 @@ static void emit_definition(const struct stack_entry *e)
 	atomic_fetch_add_explicit(&defined, 1, memory_order_relaxed);
 }
 
-/* Make sure this dump defines e before the caller's record uses it. */
-static uint32_t use(struct stack_entry *e)
+/* lt_stacks_use() found that this dump (gen) has not defined e: the
+ * thread that moves e->dump_gen from seen to gen writes the definition,
+ * before the caller's record uses it. */
+void lt_stacks_define(struct stack_entry *e, uint32_t seen, uint32_t gen)
 {
-	uint32_t gen = atomic_load_explicit(&dump_gen, memory_order_relaxed);
-	uint32_t seen = atomic_load_explicit(&e->dump_gen, memory_order_relaxed);
-
-	if (lt_unlikely(seen != gen) &&
-	    atomic_compare_exchange_strong(&e->dump_gen, &seen, gen))
+	if (atomic_compare_exchange_strong(&e->dump_gen, &seen, gen))
 		emit_definition(e);
-	return e->id;
 }
 
 uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
@@ -89,11 +77,6 @@ uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
 	const struct stack_entry *e = lt_stacks_intern_entry(frames, n);
 
 	return e ? e->id : LT_STACK_NONE;
-}
-
-uint32_t lt_stacks_use(const struct stack_entry *e)
-{
-	return use((struct stack_entry *)e);
 }
 
 const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n)
@@ -123,18 +106,18 @@ const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_
 				memcpy(mine->frames, frames, n * sizeof(uint64_t));
 				mine->id = atomic_fetch_add(&next_id, 1);
 				atomic_store_explicit(&mine->dump_gen,
-					atomic_load(&dump_gen) - 1, memory_order_relaxed);
+					atomic_load(&lt_stacks_gen) - 1, memory_order_relaxed);
 			}
 			if (atomic_compare_exchange_strong_explicit(&slots[idx], &e, mine,
 					memory_order_acq_rel, memory_order_acquire)) {
-				use(mine);
+				lt_stacks_use(mine);
 				return mine;
 			}
 			/* Lost the race for this slot: e is the winner; compare it. */
 		}
 		if (e->hash == h && e->depth == n &&
 		    !memcmp(e->frames, frames, n * sizeof(uint64_t))) {
-			use(e);   /* a lost "mine" stays in the arena, unused */
+			lt_stacks_use(e);   /* a lost "mine" stays in the arena, unused */
 			return e;
 		}
 	}
