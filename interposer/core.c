@@ -155,7 +155,7 @@ void lt_disable(const char *reason, const char *detail)
 
 /* ---- recording ------------------------------------------------------------ */
 
-void *lt_reserve(struct lt_thread *t, size_t len)
+void *lt_reserve_slow(struct lt_thread *t, size_t len)
 {
 	if (lt_unlikely(!t->buf)) {
 		if (t->exited) {
@@ -176,18 +176,10 @@ void *lt_reserve(struct lt_thread *t, size_t len)
 	return b->data + head;
 }
 
-void lt_commit(struct lt_thread *t, size_t len)
+/* Past the thread's exit: write through, and hand the counts over now,
+ * since this thread's TLS dies with it. */
+void lt_commit_direct(struct lt_thread *t, size_t len)
 {
-	struct lt_buf *b = t->buf;
-
-	if (lt_likely(b != NULL)) {
-		uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
-
-		atomic_store_explicit(&b->head, head + (uint32_t)len, memory_order_release);
-		return;
-	}
-	/* Past the thread's exit: write through, and hand the counts over
-	 * now, since this thread's TLS dies with it. */
 	lt_writer_direct(t->serial, &t->direct_seq, direct_scratch, len);
 	lt_writer_add_retired(&t->direct_counts);
 	memset(&t->direct_counts, 0, sizeof(t->direct_counts));
@@ -213,18 +205,6 @@ LT_NOINLINE uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t d
 	if (!n)
 		return LT_STACK_NONE;
 	return lt_stacks_intern(frames, n);
-}
-
-uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret, uint64_t sp,
-			   uint32_t depth)
-{
-	uint32_t id;
-
-	if (depth > lt_opt.depth)
-		depth = lt_opt.depth;
-	if (depth > 1 && t->buf && lt_stack_cached(t->buf, kind, ret, sp, depth, &id) == 0)
-		return id;
-	return lt_capture_depth(t, ret, depth);
 }
 
 static uint64_t next_random(struct lt_thread *t)

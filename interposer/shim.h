@@ -178,7 +178,11 @@ struct stack_entry {
 LT_HIDDEN extern _Atomic uint32_t lt_stacks_gen;   /* this dump's number */
 LT_HIDDEN const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_t n);
 LT_HIDDEN void lt_stacks_define(struct stack_entry *e, uint32_t seen, uint32_t gen);
-LT_HIDDEN const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n);
+static inline const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n)
+{
+	*n = e->depth;
+	return e->frames;
+}
 
 /* e's id, its definition written first if this dump lacks it.  Inline: a
  * stack-cache hit calls it for every event. */
@@ -258,9 +262,36 @@ LT_HIDDEN extern __thread struct lt_thread lt_self;
 LT_HIDDEN void lt_init(void);
 LT_HIDDEN void lt_disable(const char *reason, const char *detail);
 /* Reserve len bytes in the calling thread's stream; commit after filling.
- * Returns NULL when recording is off for this thread. */
-LT_HIDDEN void *lt_reserve(struct lt_thread *t, size_t len);
-LT_HIDDEN void lt_commit(struct lt_thread *t, size_t len);
+ * Returns NULL when recording is off for this thread.  The common case (a
+ * buffer with room) is inline; the rest is in core.c. */
+LT_HIDDEN void *lt_reserve_slow(struct lt_thread *t, size_t len);
+LT_HIDDEN void lt_commit_direct(struct lt_thread *t, size_t len);
+
+static inline void *lt_reserve(struct lt_thread *t, size_t len)
+{
+	struct lt_buf *b = t->buf;
+
+	if (lt_likely(b != NULL)) {
+		uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+
+		if (lt_likely(head + len <= LT_BUF_BYTES))
+			return b->data + head;
+	}
+	return lt_reserve_slow(t, len);
+}
+
+static inline void lt_commit(struct lt_thread *t, size_t len)
+{
+	struct lt_buf *b = t->buf;
+
+	if (lt_likely(b != NULL)) {
+		uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+
+		atomic_store_explicit(&b->head, head + (uint32_t)len, memory_order_release);
+		return;
+	}
+	lt_commit_direct(t, len);
+}
 static inline struct lt_counts *lt_counts_of(struct lt_thread *t)
 {
 	return t->buf ? &t->buf->counts : &t->direct_counts;
@@ -270,9 +301,19 @@ static inline struct lt_counts *lt_counts_of(struct lt_thread *t)
 LT_HIDDEN uint32_t lt_capture_depth(struct lt_thread *t, void *ret, uint32_t depth);
 #define lt_capture(t, ret) lt_capture_depth((t), (ret), LT_MAX_DEPTH)
 /* The same through the thread's stack cache; sp is the caller's stack
- * pointer at the call (kind: LT_CACHE_ALLOC or LT_CACHE_FREE). */
-LT_HIDDEN uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret,
-				     uint64_t sp, uint32_t depth);
+ * pointer at the call (kind: LT_CACHE_ALLOC or LT_CACHE_FREE).  Inline:
+ * every recorded event comes here. */
+static inline uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *ret,
+					 uint64_t sp, uint32_t depth)
+{
+	uint32_t id;
+
+	if (depth > lt_opt.depth)
+		depth = lt_opt.depth;
+	if (depth > 1 && t->buf && lt_stack_cached(t->buf, kind, ret, sp, depth, &id) == 0)
+		return id;
+	return lt_capture_depth(t, ret, depth);
+}
 /* Whether this allocation of size bytes is recorded: always without
  * LIBTRACE_SAMPLE; else when the thread's byte countdown runs out, and then
  * lt_sample_next draws the next distance. */

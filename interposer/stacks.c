@@ -79,12 +79,6 @@ uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
 	return e ? e->id : LT_STACK_NONE;
 }
 
-const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n)
-{
-	*n = e->depth;
-	return e->frames;
-}
-
 const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_t n)
 {
 	uint64_t h = hash_frames(frames, n);
