@@ -69,15 +69,17 @@ struct stream {
 	uint8_t phase;                   /* realloc: 0 release, 1 acquire */
 };
 
-#define SITE_MEMO 4096
+/* The shim numbers stacks from 1 up, so an array finds most sites; ids
+ * past this (only a damaged or hostile dump has them) use the hash alone. */
+#define SITE_BY_ID_MAX (1u << 20)
 
 struct lt_model_priv {
 	struct live_table live;
 	struct site_entry *sites;        /* uthash by stack id */
 	struct site_entry **site_vec;
 	size_t nsite_vec, site_cap;
-	struct site_entry *site_memo[SITE_MEMO];  /* by stack id, in front
-						     * of the hash */
+	struct site_entry **site_by_id;  /* in front of the hash */
+	size_t site_by_id_cap;
 	struct thread_entry *threads;    /* uthash by serial */
 	struct pthread_entry *pthreads;  /* uthash by pthread_t */
 	struct stream *streams;
@@ -169,14 +171,11 @@ static struct site_entry *get_site(struct lt_model *m, uint32_t stack_id,
 	struct lt_model_priv *p = m->priv;
 	struct site_entry *s;
 
-	s = p->site_memo[stack_id % SITE_MEMO];
-	if (s && s->site.stack_id == stack_id)
-		return s;
+	if (stack_id < p->site_by_id_cap && p->site_by_id[stack_id])
+		return p->site_by_id[stack_id];
 	HASH_FIND(hh, p->sites, &stack_id, sizeof(stack_id), s);
-	if (s) {
-		p->site_memo[stack_id % SITE_MEMO] = s;
+	if (s)
 		return s;
-	}
 	if (p->nsite_vec == p->site_cap) {
 		size_t ncap = p->site_cap ? p->site_cap * 2 : 256;
 		void *v = realloc(p->site_vec, ncap * sizeof(*p->site_vec));
@@ -197,7 +196,22 @@ static struct site_entry *get_site(struct lt_model *m, uint32_t stack_id,
 		goto oom;
 	}
 	p->site_vec[p->nsite_vec++] = s;
-	p->site_memo[stack_id % SITE_MEMO] = s;
+	if (stack_id < SITE_BY_ID_MAX) {
+		if (stack_id >= p->site_by_id_cap) {
+			size_t ncap = p->site_by_id_cap ? p->site_by_id_cap : 1024;
+			void *v;
+			while (ncap <= stack_id)
+				ncap *= 2;
+			v = realloc(p->site_by_id, ncap * sizeof(*p->site_by_id));
+			if (!v)
+				return s;   /* the hash still has it */
+			memset((struct site_entry **)v + p->site_by_id_cap, 0,
+			       (ncap - p->site_by_id_cap) * sizeof(*p->site_by_id));
+			p->site_by_id = v;
+			p->site_by_id_cap = ncap;
+		}
+		p->site_by_id[stack_id] = s;
+	}
 	return s;
 oom:
 	p->oom = true;
@@ -1175,6 +1189,7 @@ void lt_model_free(struct lt_model *m)
 		}
 		live_table_free(&p->live);
 		free(p->site_vec);
+		free(p->site_by_id);
 		free(p->streams);
 		free(p->heap);
 		free(p);
