@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # ---- packages -----------------------------------------------------------------
 # heaptrack for the comparison (zstd compresses its trace as its own script
 # does), GNU time for peak RSS, and the programs measured.
-pkgs="heaptrack zstd time python3 sqlite3 gcc libc6-dev git xz-utils redis-server redis-tools"
+pkgs="heaptrack zstd time valgrind python3 sqlite3 gcc libc6-dev git xz-utils redis-server redis-tools"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
