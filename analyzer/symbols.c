@@ -49,7 +49,8 @@ struct cu_range {
 	Dwarf_Die *cu;          /* owned by the Dwfl */
 };
 
-/* A sized symbol as dwfl_module_addrname weighs it (see sym_name). */
+/* A symbol dwfl_module_addrname may answer with (see sym_name); the
+ * sizeless ones (size 0) matter only where they start exactly. */
 struct sym_entry {
 	uint64_t value, size;
 	const char *name;        /* libdw's string, alive with the Dwfl */
@@ -642,11 +643,12 @@ static int cmp_u64(const void *a, const void *b)
  */
 static void build_bounds(struct elf_file *f, Elf *elf, GElf_Addr ebias)
 {
-	size_t cap = 2 * f->nsyms + 2, n = 0, k = 0;
+	size_t nsections = 0, cap, n = 0, k = 0;
 	Elf_Scn *scn = NULL;
 
-	for (; (scn = elf_nextscn(elf, scn)) != NULL; cap += 2)
-		;
+	if (elf_getshdrnum(elf, &nsections) < 0)
+		nsections = 0;
+	cap = 2 * f->nsyms + 2 * nsections + 1;
 	f->bounds = malloc(cap * sizeof(*f->bounds));
 	if (!f->bounds)
 		return;
@@ -654,7 +656,7 @@ static void build_bounds(struct elf_file *f, Elf *elf, GElf_Addr ebias)
 		f->bounds[n++] = f->syms[i].value;
 		f->bounds[n++] = f->syms[i].value + f->syms[i].size;
 	}
-	while ((scn = elf_nextscn(elf, scn)) != NULL && n + 2 <= cap) {
+	while ((scn = elf_nextscn(elf, scn)) != NULL && n + 3 <= cap) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh))
 			continue;
@@ -703,9 +705,9 @@ static const char *gap_name(struct elf_file *f, uint64_t addr)
 /*
  * dwfl_module_addrname() reads every symbol of the table, through libelf,
  * on every call: about a millisecond for the 29,000 dynamic symbols of a
- * stripped cc1, which was half of the report of a gcc run.  The sized
- * symbols it can choose from are copied here once, in the order it visits
- * them, and sym_name() repeats its choice over the copy.
+ * stripped cc1, which was half of the report of a gcc run.  The symbols it
+ * can choose from are copied here once, in the order it visits them, and
+ * sym_name() repeats its choice over the copy.
  */
 static void build_syms(struct elf_file *f)
 {
@@ -1084,11 +1086,13 @@ long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad)
 
 	if (f && f->state == FILE_CHECKED)
 		open_dwfl(sym, f);
-	if (!f || f->state != FILE_READY) {
+	if (f && f->state == FILE_READY)
+		build_syms(f);
+	/* No index, nothing compared: say so rather than pass. */
+	if (!f || f->state != FILE_READY || !f->syms_usable || !f->nsyms) {
 		lt_sym_free(sym);
 		return -1;
 	}
-	build_syms(f);
 	for (size_t i = 0; i < f->nsyms; i++) {
 		if (f->syms[i].value < lo)
 			lo = f->syms[i].value;

@@ -79,7 +79,7 @@ const char *lt_sym_warnings(const struct lt_symbolizer *sym);
  * with the symbolizer's own symbol index and with libdw's
  * dwfl_module_addrname(), which the index stands in for.  Returns how many
  * names differ (the first such address in *first_bad), or -1 when the file
- * cannot be read.
+ * cannot be read or no index could be built from it.
  */
 long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad);
 

@@ -314,15 +314,14 @@ static inline uint32_t lt_capture_cached(struct lt_thread *t, int kind, void *re
 		return id;
 	return lt_capture_depth(t, ret, depth);
 }
-/* Whether this allocation of size bytes is recorded: always without
- * LIBTRACE_SAMPLE; else when the thread's byte countdown runs out, and then
- * lt_sample_next draws the next distance. */
+/* Draws the thread's next sampling distance; returns true. */
 LT_HIDDEN bool lt_sample_next(struct lt_thread *t);
 /*
- * Whether to record an allocation of size bytes.  A block of at least the
- * interval is always recorded (weight 1), outside the countdown: the
- * smaller blocks keep their Poisson odds, and the large ones, few by
- * construction, no longer swing an estimate by whole megabytes.
+ * Whether to record an allocation of size bytes: always without
+ * LIBTRACE_SAMPLE; else when the thread's byte countdown runs out.  A
+ * block of at least the interval is always recorded (weight 1), outside
+ * the countdown: the smaller blocks keep their Poisson odds, and the large
+ * ones, few by construction, no longer swing an estimate by megabytes.
  */
 static inline bool lt_sampled(struct lt_thread *t, uint64_t size)
 {

@@ -104,7 +104,7 @@ fi
 # ---- sampling across many threads ---------------------------------------------
 # Each thread starts its byte countdown at a random distance.  A countdown
 # that started at 0 recorded every thread's first allocation, each weighted
-# up to the whole interval: 400 threads read as 400 x 64 KiB = 25 MiB.  The
+# up to the whole interval: 400 threads read as 52.8 MB for 0.3 MB.  The
 # estimate from the samples must stay within 20 intervals of the exact
 # total (a Poisson tail of about 1e-14 with the countdown drawn as it should).
 d=$TMP/fanout_sampled
