@@ -107,6 +107,7 @@ void lt_init(void)
 		atomic_store(&lt_state, LT_OFF);
 		return;
 	}
+	lt_real_check_chunks();
 	if (getauxval(AT_SECURE)) {     /* set-uid or set-gid: hands off */
 		atomic_store(&lt_state, LT_OFF);
 		return;

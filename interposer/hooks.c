@@ -117,7 +117,7 @@ record_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret,
 
 	c->allocs++;
 	c->bytes += size;
-	live_add(c, (int64_t)malloc_usable_size(p));
+	live_add(c, lt_usable(p));
 	if (fn == LT_FN_REALLOC || fn == LT_FN_REALLOCARRAY)
 		c->reallocs++;
 	if (lt_sampled(t, size))
@@ -158,9 +158,9 @@ record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks, void *ret,
 }
 
 /*
- * LIBTRACE_SAMPLE: nearly every call is only counted.  malloc and free hand
- * those to functions of their own once the thread records, so that the
- * counting path saves no registers for the recording one.
+ * LIBTRACE_SAMPLE: nearly every call is only counted, inline in malloc and
+ * free themselves; the few they record go through these, out of line, so
+ * that the counting path saves no registers for the recording one.
  */
 static __attribute__((noinline)) void
 sampled_write_alloc(struct lt_thread *t, void *p, uint64_t size, void *ret,
@@ -171,46 +171,24 @@ sampled_write_alloc(struct lt_thread *t, void *p, uint64_t size, void *ret,
 	t->guard--;
 }
 
-static __attribute__((noinline)) void *
-sampled_malloc(struct lt_thread *t, size_t size, void *ret, uint64_t sp)
-{
-	void *p = lt_real.malloc(size);
-	struct lt_counts *c = &t->buf->counts;
-
-	if (!p)
-		return p;
-	c->allocs++;
-	c->bytes += size;
-	live_add(c, (int64_t)malloc_usable_size(p));
-	if (size < lt_opt.sample) {
-		t->sample_left -= (int64_t)size;
-		if (lt_likely(t->sample_left > 0))
-			return p;
-		lt_sample_next(t);
-	}
-	sampled_write_alloc(t, p, size, ret, sp);
-	return p;
-}
-
 static __attribute__((noinline)) void
 sampled_write_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 {
 	uint64_t ticks = lt_ticks();
 
-	record_free(t, LT_FN_FREE, p, ticks, ret, sp,
-		    (int64_t)malloc_usable_size(p));
+	record_free(t, LT_FN_FREE, p, ticks, ret, sp, lt_usable(p));
 }
 
 static __attribute__((noinline)) void
 sampled_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 {
-	if (lt_likely(!lt_sampled_take(p))) {
+	if (lt_sampled_take(p)) {
+		sampled_write_free(t, p, ret, sp);
+	} else {
 		struct lt_counts *c = &t->buf->counts;
 
 		c->frees++;
-		c->live -= (int64_t)malloc_usable_size(p);
-	} else {
-		sampled_write_free(t, p, ret, sp);
+		c->live -= lt_usable(p);
 	}
 	lt_real.free(p);
 }
@@ -236,16 +214,34 @@ traced_malloc(struct lt_thread *t, size_t size, void *ret, uint64_t sp)
 	return p;
 }
 
-/* malloc and free only choose a path: each path's registers are saved in
- * its own function, so the sampled one does not pay for the other. */
+/* With LIBTRACE_SAMPLE, malloc and free count here and call out only for
+ * a sample; every other path is a tail call, so this one saves no more
+ * registers than it needs itself.  The return address and the caller's
+ * stack pointer are read off the frame after the real call. */
 LT_EXPORT void *malloc(size_t size)
 {
 	struct lt_thread *t = &lt_self;
 
 	/* A buffer means the shim is up and this thread has begun. */
-	if (lt_opt.sample && lt_likely(t->buf != NULL) && recording(t))
-		return sampled_malloc(t, size, RET_ADDR(), CALLER_SP());
-	return traced_malloc(t, size, RET_ADDR(), CALLER_SP());
+	if (!lt_opt.sample || lt_unlikely(t->buf == NULL) || !recording(t))
+		return traced_malloc(t, size, RET_ADDR(), CALLER_SP());
+
+	void *p = lt_real.malloc(size);
+	struct lt_counts *c = &t->buf->counts;
+
+	if (lt_unlikely(!p))
+		return p;
+	c->allocs++;
+	c->bytes += size;
+	live_add(c, lt_usable(p));
+	if (lt_likely(size < lt_opt.sample)) {
+		t->sample_left -= (int64_t)size;
+		if (lt_likely(t->sample_left > 0))
+			return p;
+		lt_sample_next(t);
+	}
+	sampled_write_alloc(t, p, size, RET_ADDR(), CALLER_SP());
+	return p;
 }
 
 LT_EXPORT void *calloc(size_t n, size_t size)
@@ -283,12 +279,11 @@ traced_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 		return;
 	}
 	if (lt_opt.sample && !lt_sampled_take(p)) {
-		count_free(t, (int64_t)malloc_usable_size(p));
+		count_free(t, lt_usable(p));
 		lt_real.free(p);
 		return;
 	}
-	record_free(t, LT_FN_FREE, p, lt_ticks(), ret, sp,
-		    (int64_t)malloc_usable_size(p));
+	record_free(t, LT_FN_FREE, p, lt_ticks(), ret, sp, lt_usable(p));
 	lt_real.free(p);
 }
 
@@ -298,10 +293,17 @@ LT_EXPORT void free(void *p)
 
 	if (!p || lt_unlikely(lt_boot_owns(p)))
 		return;
-	if (lt_opt.sample && lt_likely(t->buf != NULL) && recording(t))
-		sampled_free(t, p, RET_ADDR(), CALLER_SP());
-	else
+	if (!lt_opt.sample || lt_unlikely(t->buf == NULL) || !recording(t)) {
 		traced_free(t, p, RET_ADDR(), CALLER_SP());
+	} else if (lt_likely(!lt_sampled_maybe(p))) {
+		struct lt_counts *c = &t->buf->counts;
+
+		c->frees++;
+		c->live -= lt_usable(p);
+		lt_real.free(p);
+	} else {
+		sampled_free(t, p, RET_ADDR(), CALLER_SP());
+	}
 }
 
 /* realloc and reallocarray share this; bytes = nmemb * size, checked by the
@@ -327,7 +329,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 			lost(t, p ? 1 : 0, old ? 1 : 0, p ? bytes : 0);
 		return p;
 	}
-	int64_t old_usable = old ? (int64_t)malloc_usable_size(old) : 0;
+	int64_t old_usable = old ? lt_usable(old) : 0;
 	uint64_t before = lt_ticks();
 	p = lt_real.realloc(old, bytes);
 	if (!old) {
@@ -340,7 +342,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		c->reallocs++;
 		c->bytes += bytes;
 		c->live -= old_usable;
-		live_add(c, (int64_t)malloc_usable_size(p));
+		live_add(c, lt_usable(p));
 		if (lt_sampled(t, bytes)) {
 			uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));

@@ -5,6 +5,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "shim.h"
@@ -87,4 +89,45 @@ int lt_real_resolve(void)
 		memcpy((char *)&lt_real + real_syms[i].offset, &fn, sizeof(fn));
 	}
 	return rc;
+}
+
+bool lt_glibc_chunks;
+
+/* Whether fn lives in the object that also holds base_of. */
+static bool same_object(void *fn, void *base_of)
+{
+	Dl_info a, b;
+
+	return fn && dladdr(fn, &a) && dladdr(base_of, &b) && a.dli_fbase == b.dli_fbase;
+}
+
+/* Blocks from glibc's tcache, bins, top chunk, mmap and memalign. */
+static const size_t check_sizes[] = { 1, 24, 25, 100, 1000, 5000, 70000, 300000, 4u << 20 };
+
+void lt_real_check_chunks(void)
+{
+	void *glibc = (void *)gnu_get_libc_version;
+	void *usable = dlsym(RTLD_DEFAULT, "malloc_usable_size");
+	bool ok = same_object((void *)lt_real.malloc, glibc) &&
+		  same_object((void *)lt_real.free, glibc) &&
+		  same_object((void *)lt_real.calloc, glibc) &&
+		  same_object((void *)lt_real.realloc, glibc) &&
+		  same_object(usable, glibc);
+
+	for (size_t i = 0; ok && i < sizeof(check_sizes) / sizeof(check_sizes[0]); i++) {
+		void *blocks[3] = {
+			lt_real.malloc(check_sizes[i]),
+			lt_real.calloc(1, check_sizes[i]),
+			lt_real.memalign ? lt_real.memalign(256, check_sizes[i]) : NULL,
+		};
+
+		for (int k = 0; k < 3; k++) {
+			if (!blocks[k])
+				continue;
+			ok = ok && lt_chunk_usable(blocks[k]) ==
+				   (int64_t)malloc_usable_size(blocks[k]);
+			lt_real.free(blocks[k]);
+		}
+	}
+	lt_glibc_chunks = ok;
 }

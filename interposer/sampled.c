@@ -28,9 +28,9 @@
 
 static _Atomic(_Atomic uint64_t *) set;
 static _Atomic uint32_t used;           /* slots ever claimed from empty */
-static _Atomic bool overflowed;
-#define HINT_BITS  15
-static _Atomic uint8_t hints[1u << HINT_BITS];  /* sampled blocks per page */
+_Atomic bool lt_sample_overflowed;
+_Atomic uint8_t lt_sample_hints[1u << LT_HINT_BITS];  /* sampled blocks per page */
+#define overflowed lt_sample_overflowed
 
 static _Atomic uint64_t *table(void)
 {
@@ -56,7 +56,7 @@ static inline unsigned home(uint64_t p)
  * the counter they read is already in cache. */
 static inline _Atomic uint8_t *hint(uint64_t p)
 {
-	return &hints[(p >> 12) & ((1u << HINT_BITS) - 1)];
+	return &lt_sample_hints[(p >> 12) & ((1u << LT_HINT_BITS) - 1)];
 }
 
 /* Counts one more or one fewer; a counter that reached 255 stays there. */

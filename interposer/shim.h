@@ -6,6 +6,7 @@
 #ifndef LT_SHIM_H
 #define LT_SHIM_H
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -92,6 +93,28 @@ struct lt_real {
 LT_HIDDEN extern struct lt_real lt_real;
 /* Resolves every pointer above; 0 or -ENOENT (a missing one is named). */
 LT_HIDDEN int lt_real_resolve(void);
+/*
+ * malloc_usable_size(p) for lt_stats()'s live bytes, without the call when
+ * the real allocator is glibc's: its chunk header, the word before p, holds
+ * the chunk's size with flags in the low three bits, and a block is the
+ * chunk less that word (less two for an mmapped chunk, flag 2).  Set by
+ * lt_real_check_chunks() only after it compared both answers on blocks of
+ * every kind; otherwise (jemalloc, libc_malloc_debug...) the call.
+ */
+LT_HIDDEN extern bool lt_glibc_chunks;
+LT_HIDDEN void lt_real_check_chunks(void);
+static inline int64_t lt_chunk_usable(const void *p)
+{
+	size_t head = ((const size_t *)p)[-1];
+
+	return (int64_t)((head & ~(size_t)7) - 8 - ((head & 2) << 2));
+}
+static inline int64_t lt_usable(void *p)
+{
+	if (__builtin_expect(lt_glibc_chunks, 1))
+		return lt_chunk_usable(p);
+	return (int64_t)malloc_usable_size(p);
+}
 /* The bootstrap pool that answers dlsym's own calloc during resolution. */
 LT_HIDDEN void *lt_boot_alloc(size_t size);
 #define LT_BOOT_POOL_BYTES (64u * 1024)
@@ -335,6 +358,19 @@ static inline bool lt_sampled(struct lt_thread *t, uint64_t size)
  * written (true also once the set is full: then every release is). */
 LT_HIDDEN void lt_sampled_add(void *ptr);
 LT_HIDDEN bool lt_sampled_take(void *ptr);
+/* The first question of lt_sampled_take, inline for every free: false
+ * means certainly not recorded (see sampled.c). */
+#define LT_HINT_BITS 15
+LT_HIDDEN extern _Atomic uint8_t lt_sample_hints[1u << LT_HINT_BITS];
+LT_HIDDEN extern _Atomic bool lt_sample_overflowed;
+static inline bool lt_sampled_maybe(const void *ptr)
+{
+	uint64_t page = (uint64_t)(uintptr_t)ptr >> 12;
+
+	return atomic_load_explicit(&lt_sample_hints[page & ((1u << LT_HINT_BITS) - 1)],
+				    memory_order_relaxed) ||
+	       atomic_load_explicit(&lt_sample_overflowed, memory_order_relaxed);
+}
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);
 LT_HIDDEN void lt_finish(enum lt_end_reason why, int code);

@@ -5,6 +5,8 @@
  *
  *   api_test ok|unavailable|disabled
  *
+ * "ok" holds with LIBTRACE_SAMPLE too: the counters count every call.
+ *
  * Prints one line per failed expectation and exits 1 if any; built with
  * -fno-builtin so the compiler keeps every malloc/free pair it is shown.
  */
@@ -113,6 +115,44 @@ static void check_counting(void)
 	       (unsigned long long)(b.thread_allocations - a.thread_allocations));
 }
 
+/*
+ * live_bytes moves by each block's malloc_usable_size(), which the shim
+ * reads off glibc's chunk header instead of calling it: blocks of every
+ * kind and size class, including mmapped and aligned ones, and frees.
+ */
+static void check_usable(void)
+{
+	static const size_t sizes[] = { 1, 8, 24, 25, 100, 1000, 4096, 70000, 200000, 3u << 20 };
+	enum { KINDS = 5 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int k = 0; k < KINDS; k++) {
+			lt_stats_t a = lt_stats(), b, c;
+			void *p = NULL;
+
+			switch (k) {
+			case 0: p = malloc(sizes[i]); break;
+			case 1: p = calloc(1, sizes[i]); break;
+			case 2: p = memalign(4096, sizes[i]); break;
+			case 3: if (posix_memalign(&p, 64, sizes[i])) p = NULL; break;
+			case 4: p = realloc(malloc(16), sizes[i]); break;
+			}
+			b = lt_stats();
+			if (!p)
+				continue;
+			size_t usable = malloc_usable_size(p);
+
+			expect(b.live_bytes == a.live_bytes + usable,
+			       "kind %d, %zu bytes: live +%lld, usable %zu", k, sizes[i],
+			       (long long)(b.live_bytes - a.live_bytes), usable);
+			free(p);
+			c = lt_stats();
+			expect(c.live_bytes == a.live_bytes, "kind %d, %zu bytes: freed, live %+lld",
+			       k, sizes[i], (long long)(c.live_bytes - a.live_bytes));
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *want = argc > 1 ? argv[1] : "ok";
@@ -121,8 +161,10 @@ int main(int argc, char **argv)
 	if (!strcmp(want, "ok")) {
 		expect(s.status == LT_OK, "status %d: %s", s.status,
 		       lt_status_str(s.status));
-		if (s.status == LT_OK)
+		if (s.status == LT_OK) {
 			check_counting();
+			check_usable();
+		}
 	} else {
 		int st = !strcmp(want, "disabled") ? LT_DISABLED : LT_UNAVAILABLE;
 		double n = LT_ALLOCS_PER_RUN(10, free(malloc(1)));

@@ -340,6 +340,7 @@ if cc $CFLAGS -I"$ROOT/include" -o "$D/api" "$API_SRC" 2>"$D/cc.err" &&
 	}
 	api "not loaded: LT_UNAVAILABLE" "$D/api" unavailable
 	api "preloaded: exact counts and means" LD_PRELOAD="$SO" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
+	api "preloaded, LIBTRACE_SAMPLE=4k: still exact counts" LD_PRELOAD="$SO" LIBTRACE_SAMPLE=4k LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
 	api "preloaded into a non-PIE program" LD_PRELOAD="$SO" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api_nopie" ok
 	api "linked with -ltrace, no LD_PRELOAD" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api_linked" ok
 	api "loaded but turned off: LT_DISABLED" LD_PRELOAD="$SO" LIBTRACE_OUTPUT="$D/no/such/dir/x.lt" "$D/api" disabled
