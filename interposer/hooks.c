@@ -295,11 +295,11 @@ LT_EXPORT void free(void *p)
 		return;
 	if (!lt_opt.sample || lt_unlikely(t->buf == NULL) || !recording(t)) {
 		traced_free(t, p, RET_ADDR(), CALLER_SP());
-	} else if (lt_likely(!lt_sampled_maybe(p))) {
+	} else if (lt_likely(!lt_sampled_maybe(p)) && lt_likely(lt_glibc_chunks)) {
 		struct lt_counts *c = &t->buf->counts;
 
 		c->frees++;
-		c->live -= lt_usable(p);
+		c->live -= lt_chunk_usable(p);
 		lt_real.free(p);
 	} else {
 		sampled_free(t, p, RET_ADDR(), CALLER_SP());

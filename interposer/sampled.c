@@ -69,14 +69,27 @@ static void hint_add(_Atomic uint8_t *c, int delta)
 		;
 }
 
+/* From now on every release is written: every page's counter says "maybe"
+ * (lt_sampled_maybe reads only those), and then the flag says "yes".  A
+ * thread that sees the flag (acquire) sees the counters too, and so does
+ * any thread its blocks are handed to. */
+static void overflow(void)
+{
+	if (atomic_load_explicit(&overflowed, memory_order_acquire))
+		return;
+	for (unsigned i = 0; i < (1u << LT_HINT_BITS); i++)
+		atomic_store_explicit(&lt_sample_hints[i], 255, memory_order_relaxed);
+	atomic_store_explicit(&overflowed, true, memory_order_release);
+}
+
 void lt_sampled_add(void *ptr)
 {
 	_Atomic uint64_t *t = table();
 	uint64_t p = (uint64_t)(uintptr_t)ptr;
 	unsigned h = home(p);
 
-	if (!t || atomic_load_explicit(&overflowed, memory_order_relaxed)) {
-		atomic_store(&overflowed, true);
+	if (!t || atomic_load_explicit(&overflowed, memory_order_acquire)) {
+		overflow();
 		return;
 	}
 	for (unsigned i = 0; i < SET_SLOTS; i++) {
@@ -97,7 +110,7 @@ void lt_sampled_add(void *ptr)
 			atomic_fetch_sub(&used, 1);   /* lost the race: probe on */
 		}
 	}
-	atomic_store(&overflowed, true);
+	overflow();
 }
 
 bool lt_sampled_take(void *ptr)

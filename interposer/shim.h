@@ -359,7 +359,8 @@ static inline bool lt_sampled(struct lt_thread *t, uint64_t size)
 LT_HIDDEN void lt_sampled_add(void *ptr);
 LT_HIDDEN bool lt_sampled_take(void *ptr);
 /* The first question of lt_sampled_take, inline for every free: false
- * means certainly not recorded (see sampled.c). */
+ * means certainly not recorded (see sampled.c).  Once the set overflowed,
+ * every page's counter is stuck at 255, so the answer is always maybe. */
 #define LT_HINT_BITS 15
 LT_HIDDEN extern _Atomic uint8_t lt_sample_hints[1u << LT_HINT_BITS];
 LT_HIDDEN extern _Atomic bool lt_sample_overflowed;
@@ -368,8 +369,7 @@ static inline bool lt_sampled_maybe(const void *ptr)
 	uint64_t page = (uint64_t)(uintptr_t)ptr >> 12;
 
 	return atomic_load_explicit(&lt_sample_hints[page & ((1u << LT_HINT_BITS) - 1)],
-				    memory_order_relaxed) ||
-	       atomic_load_explicit(&lt_sample_overflowed, memory_order_relaxed);
+				    memory_order_relaxed) != 0;
 }
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);

@@ -341,6 +341,15 @@ if cc $CFLAGS -I"$ROOT/include" -o "$D/api" "$API_SRC" 2>"$D/cc.err" &&
 	api "not loaded: LT_UNAVAILABLE" "$D/api" unavailable
 	api "preloaded: exact counts and means" LD_PRELOAD="$SO" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
 	api "preloaded, LIBTRACE_SAMPLE=4k: still exact counts" LD_PRELOAD="$SO" LIBTRACE_SAMPLE=4k LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
+	# Another allocator behind the shim: live bytes from its own
+	# malloc_usable_size, not from glibc's chunk headers.
+	J=$(ls /usr/lib/*/libjemalloc.so.2 2>/dev/null | head -n 1)
+	if [ -n "$J" ]; then
+		api "preloaded before jemalloc: its usable sizes" LD_PRELOAD="$SO $J" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
+		api "preloaded before jemalloc, LIBTRACE_SAMPLE=4k" LD_PRELOAD="$SO $J" LIBTRACE_SAMPLE=4k LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
+	else
+		echo "ok - lt_stats before jemalloc # skip libjemalloc.so.2 not installed"
+	fi
 	api "preloaded into a non-PIE program" LD_PRELOAD="$SO" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api_nopie" ok
 	api "linked with -ltrace, no LD_PRELOAD" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api_linked" ok
 	api "loaded but turned off: LT_DISABLED" LD_PRELOAD="$SO" LIBTRACE_OUTPUT="$D/no/such/dir/x.lt" "$D/api" disabled
