@@ -143,27 +143,35 @@ static bool allocator_is_glibc(void)
 	return true;
 }
 
-/* Blocks from glibc's tcache, bins, top chunk, mmap and memalign. */
-static const size_t check_sizes[] = { 1, 24, 25, 100, 1000, 5000, 70000, 300000, 4u << 20 };
+/*
+ * Blocks from glibc's tcache, bins and top chunk, and one mmapped block.
+ * The mmapped one is above DEFAULT_MMAP_THRESHOLD_MAX (32 MiB): freeing an
+ * mmapped chunk below that raises the program's mmap and trim thresholds
+ * for good, and the check must leave the allocator as it found it.  Its
+ * pages are never touched (no calloc of it, which could memset it if the
+ * program's thresholds put it on the heap).
+ */
+static const size_t check_sizes[] = { 1, 24, 25, 100, 1000, 5000, 70000 };
+#define CHECK_MMAPPED (33u << 20)
+
+static bool chunk_agrees(void *p)
+{
+	bool same = !p || lt_chunk_usable(p) == (int64_t)malloc_usable_size(p);
+
+	lt_real.free(p);
+	return same;
+}
 
 void lt_real_check_chunks(void)
 {
 	bool ok = allocator_is_glibc();
 
 	for (size_t i = 0; ok && i < sizeof(check_sizes) / sizeof(check_sizes[0]); i++) {
-		void *blocks[3] = {
-			lt_real.malloc(check_sizes[i]),
-			lt_real.calloc(1, check_sizes[i]),
-			lt_real.memalign ? lt_real.memalign(256, check_sizes[i]) : NULL,
-		};
-
-		for (int k = 0; k < 3; k++) {
-			if (!blocks[k])
-				continue;
-			ok = ok && lt_chunk_usable(blocks[k]) ==
-				   (int64_t)malloc_usable_size(blocks[k]);
-			lt_real.free(blocks[k]);
-		}
+		ok = chunk_agrees(lt_real.malloc(check_sizes[i])) &&
+		     chunk_agrees(lt_real.calloc(1, check_sizes[i])) &&
+		     (!lt_real.memalign || chunk_agrees(lt_real.memalign(256, check_sizes[i])));
 	}
+	ok = ok && chunk_agrees(lt_real.malloc(CHECK_MMAPPED)) &&
+	     (!lt_real.memalign || chunk_agrees(lt_real.memalign(4096, CHECK_MMAPPED)));
 	lt_glibc_chunks = ok;
 }
