@@ -30,7 +30,6 @@ static _Atomic(_Atomic uint64_t *) set;
 static _Atomic uint32_t used;           /* slots ever claimed from empty */
 _Atomic bool lt_sample_overflowed;
 _Atomic uint8_t lt_sample_hints[1u << LT_HINT_BITS];  /* sampled blocks per page */
-#define overflowed lt_sample_overflowed
 
 static _Atomic uint64_t *table(void)
 {
@@ -75,11 +74,11 @@ static void hint_add(_Atomic uint8_t *c, int delta)
  * any thread its blocks are handed to. */
 static void overflow(void)
 {
-	if (atomic_load_explicit(&overflowed, memory_order_acquire))
+	if (atomic_load_explicit(&lt_sample_overflowed, memory_order_acquire))
 		return;
 	for (unsigned i = 0; i < (1u << LT_HINT_BITS); i++)
 		atomic_store_explicit(&lt_sample_hints[i], 255, memory_order_relaxed);
-	atomic_store_explicit(&overflowed, true, memory_order_release);
+	atomic_store_explicit(&lt_sample_overflowed, true, memory_order_release);
 }
 
 void lt_sampled_add(void *ptr)
@@ -88,7 +87,7 @@ void lt_sampled_add(void *ptr)
 	uint64_t p = (uint64_t)(uintptr_t)ptr;
 	unsigned h = home(p);
 
-	if (!t || atomic_load_explicit(&overflowed, memory_order_acquire)) {
+	if (!t || atomic_load_explicit(&lt_sample_overflowed, memory_order_acquire)) {
 		overflow();
 		return;
 	}
@@ -119,7 +118,7 @@ bool lt_sampled_take(void *ptr)
 	uint64_t p = (uint64_t)(uintptr_t)ptr;
 	unsigned h = home(p);
 
-	if (lt_unlikely(atomic_load_explicit(&overflowed, memory_order_relaxed)))
+	if (lt_unlikely(atomic_load_explicit(&lt_sample_overflowed, memory_order_relaxed)))
 		return true;
 	if (!t || !atomic_load_explicit(hint(p), memory_order_relaxed))
 		return false;
