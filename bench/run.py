@@ -37,6 +37,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -83,12 +84,27 @@ class Bench:
                                     start_new_session=True)
 
     def finish(self, proc, deadline):
+        """proc's exit status, or None when it ran past deadline (then its
+        process group is killed).  Waits in one blocking waitpid: with a
+        timeout, Popen.wait polls in sleeps of up to 50 ms, which would
+        round every time measured around it up by as much (all of them
+        read 0.x15 or 0.x65 s then)."""
+        killed = []
+
+        def kill():
+            killed.append(True)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        timer = threading.Timer(max(1, deadline - time.monotonic()), kill)
+        timer.daemon = True
+        timer.start()
         try:
-            return proc.wait(timeout=max(1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return None
+            status = proc.wait()
+        finally:
+            timer.cancel()
+        return None if killed else status
 
     def wrap(self, mode, cmd, env, out, gcc_children=False):
         """The argv and environment that run cmd in this mode."""
@@ -181,9 +197,11 @@ class Bench:
                 argv = [GNU_TIME, "-f", "%M %e", "-o", tf, self.lt, "report", dump]
             start = time.monotonic()
             with open(txt, "wb") as f:
-                rc = subprocess.call(argv, stdout=f, stderr=subprocess.DEVNULL,
-                                     env=self.base_env, timeout=self.timeout)
+                rc = self.finish(self.spawn(argv, self.base_env, m["dir"], stdout=f),
+                                 start + self.timeout)
             total += time.monotonic() - start
+            if rc is None:
+                rc = -1
             t = self.time_file(tf)
             if rc != 0 or not t:
                 log("  %s analyzer exit status %d on %s" % (mode, rc, dump))
@@ -306,10 +324,10 @@ def run_redis(b, mode):
         server.wait()
         return None
     start = time.monotonic()
-    rc = subprocess.call(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", "30000",
-                          "-c", "8", "-P", "16", "-d", "64", "-q",
-                          "-t", "set,get,incr,lpush,rpush,lpop,sadd,hset,lrange_100"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=b.timeout)
+    client = b.spawn(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", "30000",
+                      "-c", "8", "-P", "16", "-d", "64", "-q",
+                      "-t", "set,get,incr,lpush,rpush,lpop,sadd,hset,lrange_100"], b.base_env, d)
+    rc = b.finish(client, start + b.timeout)
     wall = time.monotonic() - start
     try:
         redis_cli(port, "shutdown", "nosave")
