@@ -11,9 +11,10 @@
  * address ip, the distance from the stack pointer just after the call
  * returns there up to the slot holding that frame's own return address.
  * Sizes are learned once per ip from an exact, step-by-step unwind (slow:
- * libunwind takes a global lock with two sigprocmask calls per step) and
- * kept in one process-wide table; after that a new stack costs one
- * unw_backtrace and a load per frame.  A function whose frame size varies
+ * libunwind takes a global lock with two sigprocmask calls per step), down
+ * to the deepest frame whose size is not known yet, and kept in one
+ * process-wide table; after that a new stack costs one unw_backtrace and a
+ * load per frame.  A function whose frame size varies
  * (alloca, stack realignment, a signal trampoline) is caught when the word
  * at its predicted slot is not the return address the unwind found; it is
  * marked variable, and stacks through it are unwound every time.
@@ -242,12 +243,13 @@ static int predict_slots(_Atomic uint64_t *fs, uint64_t hi, uint64_t sp,
 }
 
 /*
- * The exact slots of this stack by stepping through it, and the frame size
- * of every ip on it for next time.  true when the walk agrees with frames.
+ * Steps through the first n frames of this stack, records the size of every
+ * ip but the last for next time, and fills slots[0..n).  false when the
+ * walk disagrees with frames or met a signal frame.
  */
-static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
-			void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
-			uint64_t *slots)
+static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
+		       void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
+		       uint64_t *slots)
 {
 	uint64_t walked[CACHE_DEPTH], sig;
 	uint32_t got = lt_unwind_slots(ret, walked, slots, &sig, n);
@@ -269,6 +271,37 @@ static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint
 		cache->hi_gen = gen;
 	}
 	return !sig;
+}
+
+/*
+ * The exact slots of this stack, learning the frame sizes it lacks.  Each
+ * step costs libunwind a global lock with two sigprocmask calls, so when
+ * only frames near the top are new (a new call site under known callers),
+ * the walk stops below the deepest of them and the rest is predicted from
+ * the sizes, each slot checked as usual.  true when the stack can be
+ * cached.
+ */
+static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
+			void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
+			uint64_t *slots)
+{
+	uint32_t need = 0;
+
+	for (uint32_t i = n - 1; i-- > 0;)
+		if (!fs_get(fs, frames[i])) {
+			need = i + 2;           /* frame i's size: slot i + 1 */
+			break;
+		}
+	if (need && need < n) {
+		if (!walk_slots(fs, cache, gen, ret, sp, frames, need, slots))
+			return false;
+		int known = predict_slots(fs, cache->hi_gen == gen ? cache->hi : 0,
+					  sp, frames, n, slots);
+		if (known)
+			return known > 0;
+		/* Deeper than this thread's stack was ever walked: all of it. */
+	}
+	return walk_slots(fs, cache, gen, ret, sp, frames, n, slots);
 }
 
 int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
