@@ -19,6 +19,10 @@ bool lt_unwind_owns(const void *addr)
 	       mine.dli_fbase == theirs.dli_fbase;
 }
 
+/* Debian's libunwind 1.6 is built without __thread and turns this into
+ * UNW_CACHE_GLOBAL: every unw_step then takes a mutex inside a sigprocmask
+ * pair, and most steps two more pairs (its memory pool, dl_iterate_phdr).
+ * The stack cache steps as little as it can for that reason. */
 void lt_unwind_init(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
