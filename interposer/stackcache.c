@@ -11,7 +11,8 @@
  * address ip, the distance from the stack pointer just after the call
  * returns there up to the slot holding that frame's own return address.
  * Sizes are learned once per ip from an exact, step-by-step unwind (slow:
- * libunwind takes a global lock with two sigprocmask calls per step), down
+ * each step takes libunwind's global lock inside sigprocmask calls; see
+ * lt_unwind_init), down
  * to the deepest frame whose size is not known yet, and kept in one
  * process-wide table; after that a new stack costs one unw_backtrace and a
  * load per frame.  A function whose frame size varies
@@ -275,7 +276,7 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 
 /*
  * The exact slots of this stack, learning the frame sizes it lacks.  Each
- * step costs libunwind a global lock with two sigprocmask calls, so when
+ * step costs libunwind's global lock and its sigprocmask calls, so when
  * only frames near the top are new (a new call site under known callers),
  * the walk stops below the deepest of them and the rest is predicted from
  * the sizes, each slot checked as usual.  true when the stack can be
