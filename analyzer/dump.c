@@ -178,12 +178,14 @@ static int add_thread_rec(struct lt_dump *d, const struct lt_rec_head *h,
 }
 
 static int check_chunk_records(struct lt_dump *d, uint64_t start, uint64_t end,
-			       uint32_t thread, const struct lt_rec_head **last,
+			       struct lt_dump_chunk *c,
+			       const struct lt_rec_head **last,
 			       struct lt_err *err)
 {
 	uint64_t off = start;
 
 	*last = NULL;
+	c->net = c->rise = 0;
 	while (off < end) {
 		const struct lt_rec_head *h;
 		if (check_record(d, off, end, err) < 0)
@@ -193,8 +195,15 @@ static int check_chunk_records(struct lt_dump *d, uint64_t start, uint64_t end,
 			d->unknown_records++;
 		if ((h->type == LT_REC_THREAD_CREATE ||
 		     h->type == LT_REC_THREAD_START) &&
-		    add_thread_rec(d, h, thread, err) < 0)
+		    add_thread_rec(d, h, c->thread, err) < 0)
 			return -1;
+		/* A realloc record releases one block and acquires one. */
+		if (h->type == LT_REC_ALLOC) {
+			if (++c->net > c->rise)
+				c->rise = c->net;
+		} else if (h->type == LT_REC_FREE) {
+			c->net--;
+		}
 		d->records++;
 		*last = h;
 		off += h->size;
@@ -202,8 +211,8 @@ static int check_chunk_records(struct lt_dump *d, uint64_t start, uint64_t end,
 	return 0;
 }
 
-static int add_chunk(struct lt_dump *d, size_t *cap, uint64_t off,
-		     const struct lt_chunk_header *ch, struct lt_err *err)
+static int add_chunk(struct lt_dump *d, size_t *cap,
+		     const struct lt_dump_chunk *c, struct lt_err *err)
 {
 	if (d->nchunks == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 256;
@@ -214,10 +223,7 @@ static int add_chunk(struct lt_dump *d, size_t *cap, uint64_t off,
 		d->chunks = p;
 		*cap = ncap;
 	}
-	d->chunks[d->nchunks++] = (struct lt_dump_chunk){
-		.offset = off, .thread = ch->thread, .seq = ch->seq,
-		.size = ch->size,
-	};
+	d->chunks[d->nchunks++] = *c;
 	return 0;
 }
 
@@ -261,11 +267,15 @@ static int index_chunks(struct lt_dump *d, struct lt_err *err)
 				 (unsigned long long)avail);
 			break;
 		}
+		struct lt_dump_chunk c = {
+			.offset = off, .ticks = ch->ticks, .thread = ch->thread,
+			.seq = ch->seq, .size = ch->size,
+		};
 		if (check_chunk_records(d, off + sizeof(*ch),
 					off + sizeof(*ch) + ch->size,
-					ch->thread, &last_rec, err) < 0)
+					&c, &last_rec, err) < 0)
 			return -1;
-		if (add_chunk(d, &cap, off, ch, err) < 0)
+		if (add_chunk(d, &cap, &c, err) < 0)
 			return -1;
 		/* Keep the resident set small on a multi-gigabyte dump. */
 		if (off - released >= (4u << 20)) {
@@ -347,6 +357,68 @@ static int build_streams(struct lt_dump *d, struct lt_err *err)
 	return 0;
 }
 
+/*
+ * An upper bound on the blocks live at once, for sizing the replay's table
+ * before it starts (growing it step by step costs twice its final size in
+ * fresh zeroed pages, a fifth of a report's time on a big dump).  Within
+ * chunk k of a stream, which holds that stream's records between the
+ * headers' times of chunks k-1 and k, the stream has acquired at most its
+ * net count before k plus k's rise; after its last chunk, its final net.
+ * Summed over streams at every such time, that bounds the live count
+ * whoever frees what.  A thread's frees of others' blocks count against it,
+ * so a producer and its consumer cancel.  Only a hint: records written out
+ * by another thread's flush can run a little past their chunk's time, and
+ * the replay's table still grows if it must.
+ */
+struct live_step {
+	uint64_t ticks;
+	uint32_t stream;
+	int64_t value;    /* the stream's bound from ticks on */
+};
+
+static int cmp_live_step(const void *a, const void *b)
+{
+	const struct live_step *x = a, *y = b;
+	return x->ticks < y->ticks ? -1 : x->ticks > y->ticks;
+}
+
+static void live_bound(struct lt_dump *d)
+{
+	size_t n = 0;
+	struct live_step *st = malloc((d->nchunks + d->nstreams) * sizeof(*st));
+	int64_t *cur = calloc(d->nstreams, sizeof(*cur));
+	int64_t sum = 0, most = 0;
+
+	d->live_bound = 0;
+	if (!st || !cur)
+		goto out;
+	for (size_t i = 0; i < d->nstreams; i++) {
+		const struct lt_dump_stream *s = &d->streams[i];
+		uint64_t since = 0;
+		int64_t net = 0;
+
+		for (uint32_t k = 0; k < s->nchunks; k++) {
+			const struct lt_dump_chunk *c = &d->chunks[s->chunks[k]];
+
+			st[n++] = (struct live_step){ since, (uint32_t)i, net + c->rise };
+			net += c->net;
+			since = c->ticks;
+		}
+		st[n++] = (struct live_step){ since, (uint32_t)i, net };
+	}
+	qsort(st, n, sizeof(*st), cmp_live_step);
+	for (size_t i = 0; i < n; i++) {
+		sum += st[i].value - cur[st[i].stream];
+		cur[st[i].stream] = st[i].value;
+		if (sum > most)
+			most = sum;
+	}
+	d->live_bound = (uint64_t)most;
+out:
+	free(st);
+	free(cur);
+}
+
 int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err)
 {
 	struct lt_dump *d;
@@ -390,6 +462,7 @@ int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err)
 	if (check_header(d, err) < 0 || index_chunks(d, err) < 0 ||
 	    build_streams(d, err) < 0)
 		goto fail;
+	live_bound(d);
 	madvise(map, d->len, MADV_NORMAL);
 	lt_dump_release(d, 0, d->len);
 	*out = d;

@@ -19,9 +19,12 @@
 /* One complete chunk, as found in the file. */
 struct lt_dump_chunk {
 	uint64_t offset;     /* of its struct lt_chunk_header */
+	uint64_t ticks;      /* the header's: after its last record */
 	uint32_t thread;
 	uint32_t seq;
 	uint32_t size;       /* payload bytes, validated */
+	int32_t  net;        /* blocks acquired minus released in it */
+	int32_t  rise;       /* the most net reached at any record, >= 0 */
 };
 
 /* A THREAD_CREATE or THREAD_START record, found by the index pass so that
@@ -60,6 +63,9 @@ struct lt_dump {
 	const struct lt_rec_trailer *trailer;   /* the final one, or NULL */
 
 	uint64_t records;        /* records seen by the index pass */
+	/* Never fewer than the most blocks live at once, going by chunk
+	 * times: the replay sizes its table by it (see live_bound()). */
+	uint64_t live_bound;
 	uint64_t unknown_records;
 	uint64_t seq_gaps;       /* chunks missing, going by seq numbers */
 	uint64_t pair_ticks, pair_mono_ns;   /* latest chunk clock pair */

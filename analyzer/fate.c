@@ -112,6 +112,8 @@ struct lt_fates *lt_fates_new(const struct lt_dump *d)
 					  d->hdr->sample_interval : 0;
 	f->weight_model.sample_large = f->weight_model.sampled &&
 				       (d->hdr->flags & LT_HDR_SAMPLE_LARGE);
+	/* A hint: if the room cannot be had now, the table grows later. */
+	(void)ftable_reserve(&f->live, d->live_bound);
 	return f;
 }
 
@@ -532,7 +534,7 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 
 int lt_fates_finish(struct lt_fates *f)
 {
-	for (size_t i = 0; f->live.slots && i <= f->live.mask; i++) {
+	for (size_t i = 0; f->live.slots && i < f->live.cap; i++) {
 		const struct fblock *b = &f->live.slots[i];
 		struct lt_fate_key k = { .kind = LT_FATE_LEAKED };
 		if (!b->ptr)

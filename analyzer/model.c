@@ -19,9 +19,12 @@
 
 /*
  * 24 bytes a block: this table is what grows with a leaky program, and the
- * replay's time goes into probing it.  At 32 bytes a slot, the 370,000
- * live blocks of the bench's CPython job took a 32 MiB table, and its
- * report about 0.4 s in 59 MB; at 24 bytes, 24 MiB and 0.3 s in 47 MB.
+ * replay's time goes into probing it.  The bench's CPython job has up to
+ * 494,000 blocks live at once.  At 32 bytes a slot its table took 32 MiB,
+ * and its report about 0.4 s in 59 MB; at 24 bytes, 24 MiB and 0.3 s in
+ * 47 MB.  Sized up front from the dump's live bound (two thirds full at
+ * the bound) instead of doubling from 1,024 slots, it is 17 MiB and the
+ * report takes 38 MB: doubling had also zeroed 24 MiB of smaller tables.
  *
  * A block keeps its size and the number of its acquisition among all the
  * dump's (its serial), 48 bits each.  No dump holds 2^48 acquisitions: that
@@ -795,9 +798,10 @@ static bool record_ticks(const struct lt_rec_head *h, uint64_t *ticks)
  * the live table at a random slot, in a table far larger than the caches.
  * A second cursor runs this many records ahead of each stream and asks for
  * the slots its records will probe, so the misses overlap.  On the bench's
- * CPython dump (24 MiB of table) 8 or 16 ahead took 0.21-0.22 s, 32 and
- * 48 0.23-0.24 s: an event takes about 70 ns, so a few events cover a
- * miss, and asking much earlier only lets the line go before it is used.
+ * CPython dump (then 24 MiB of table; 17 MiB since the table is sized by
+ * lt_dump.live_bound) 8 or 16 ahead took 0.21-0.22 s, 32 and 48
+ * 0.23-0.24 s: an event takes about 70 ns, so a few events cover a miss,
+ * and asking much earlier only lets the line go before it is used.
  */
 #define PREFETCH_AHEAD 16
 #define PREFETCH_MIN_SLOTS (32u << 10)   /* 768 KiB of table: most of L2 */
@@ -816,7 +820,7 @@ static void prefetch_ahead(const struct lt_model_priv *p, struct stream *s)
 
 	/* A table that fits in the caches needs no help; the cursor starts
 	 * over from the stream's own when the table outgrows them. */
-	if (!t->slots || t->mask < PREFETCH_MIN_SLOTS) {
+	if (!t->slots || t->cap < PREFETCH_MIN_SLOTS) {
 		s->ahead_valid = false;
 		return;
 	}
@@ -958,6 +962,8 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 	p->heap = calloc(d->nstreams, sizeof(*p->heap));
 	if (!p->streams || !p->heap)
 		return -1;
+	/* A hint: if the room cannot be had now, the table grows later. */
+	(void)live_table_reserve(&p->live, d->live_bound);
 	for (size_t i = 0; i < d->nstreams; i++) {
 		struct stream *s = &p->streams[i];
 		lt_dump_cursor_init(&s->cur, d, &d->streams[i]);
@@ -1013,7 +1019,7 @@ static int finish(struct lt_model *m)
 	size_t n = 0;
 
 	/* What is still live is leaked. */
-	for (size_t i = 0; p->live.slots && i <= p->live.mask; i++) {
+	for (size_t i = 0; p->live.slots && i < p->live.cap; i++) {
 		const struct live_block *b = &p->live.slots[i];
 		struct lt_site *s;
 		uint64_t size;

@@ -5,13 +5,14 @@
  * its own element type; LT_PTR_TABLE(name, type) defines the table and its
  * functions for a type whose uint64_t ptr member is 0 in an empty slot.
  *
- *   struct name       { type *slots; size_t mask, count; }
+ *   struct name       { type *slots; size_t cap, count; }
  *   name_find(t, ptr)     the element for ptr, or NULL (never for ptr 0)
+ *   name_reserve(t, n)    room for n without growing; 0, or -1 out of memory
  *   name_insert(t, elem)  elem->ptr must not be in t; 0, or -1 out of memory
  *   name_remove(t, elem)  elem points into t->slots
  *   name_free(t)          give the slots back; t is empty again
  *
- * Iterate with: for (i = 0; t->slots && i <= t->mask; i++) if (slots[i].ptr)
+ * Iterate with: for (i = 0; t->slots && i < t->cap; i++) if (slots[i].ptr)
  */
 #ifndef LT_ANALYZER_PTRTABLE_H
 #define LT_ANALYZER_PTRTABLE_H
@@ -62,22 +63,28 @@ static inline void lt_ptr_table_free(void *p, size_t bytes)
 #define LT_PTR_TABLE(name, type)                                              \
 struct name {                                                                 \
 	type *slots;                                                          \
-	size_t mask;              /* capacity - 1, a power of two */          \
+	size_t cap;               /* slots; any size, not a power of two */   \
 	size_t count;                                                         \
 };                                                                            \
                                                                               \
-/* Blocks are 16-byte aligned: drop the zero bits, then mix. */               \
+/* Blocks are 16-byte aligned: drop the zero bits, mix, and scale the high   \
+ * bits to [0, cap) (Lemire's multiply-shift, so cap can fit the need). */   \
 static inline size_t name##_hash(const struct name *t, uint64_t ptr)         \
 {                                                                             \
 	uint64_t h = (ptr >> 4) * 0x9e3779b97f4a7c15ull;                      \
-	return (size_t)(h ^ (h >> 29)) & t->mask;                             \
+	return (size_t)(((unsigned __int128)h * t->cap) >> 64);               \
+}                                                                             \
+                                                                              \
+static inline size_t name##_next(const struct name *t, size_t i)             \
+{                                                                             \
+	return ++i == t->cap ? 0 : i;                                         \
 }                                                                             \
                                                                               \
 static inline type *name##_find(const struct name *t, uint64_t ptr)          \
 {                                                                             \
 	if (!t->slots || !ptr)                                                \
 		return NULL;                                                  \
-	for (size_t i = name##_hash(t, ptr);; i = (i + 1) & t->mask) {        \
+	for (size_t i = name##_hash(t, ptr);; i = name##_next(t, i)) {        \
 		if (t->slots[i].ptr == ptr)                                   \
 			return &t->slots[i];                                  \
 		if (t->slots[i].ptr == 0)                                     \
@@ -88,24 +95,25 @@ static inline type *name##_find(const struct name *t, uint64_t ptr)          \
 static inline void name##_free(struct name *t)                               \
 {                                                                             \
 	if (t->slots)                                                         \
-		lt_ptr_table_free(t->slots, (t->mask + 1) * sizeof(*t->slots)); \
+		lt_ptr_table_free(t->slots, t->cap * sizeof(*t->slots));      \
 	t->slots = NULL;                                                      \
+	t->cap = t->count = 0;                                                \
 }                                                                             \
                                                                               \
-static int name##_grow(struct name *t)                                       \
+/* Move t's elements into a table of ncap slots (ncap > count / 0.7). */      \
+static int name##_rehash(struct name *t, size_t ncap)                         \
 {                                                                             \
-	size_t ncap = t->slots ? (t->mask + 1) * 2 : 1024;                    \
 	struct name n = { lt_ptr_table_alloc(ncap * sizeof(*n.slots)),       \
-			  ncap - 1, 0 };                                      \
+			  ncap, 0 };                                          \
                                                                               \
 	if (!n.slots)                                                         \
 		return -1;                                                    \
-	for (size_t i = 0; t->slots && i <= t->mask; i++) {                   \
+	for (size_t i = 0; t->slots && i < t->cap; i++) {                     \
 		size_t j;                                                     \
 		if (!t->slots[i].ptr)                                         \
 			continue;                                             \
 		for (j = name##_hash(&n, t->slots[i].ptr); n.slots[j].ptr;    \
-		     j = (j + 1) & n.mask)                                    \
+		     j = name##_next(&n, j))                                  \
 			;                                                     \
 		n.slots[j] = t->slots[i];                                     \
 		n.count++;                                                    \
@@ -115,15 +123,25 @@ static int name##_grow(struct name *t)                                       \
 	return 0;                                                             \
 }                                                                             \
                                                                               \
+/* Room for n elements without growing (a sizing hint); 0 or -1. */          \
+static inline int name##_reserve(struct name *t, size_t n)                   \
+{                                                                             \
+	size_t need = n + n / 2 + 1;  /* two thirds full at n */              \
+                                                                              \
+	if (n > SIZE_MAX / 2 / sizeof(type) || need <= t->cap)                \
+		return 0;                                                     \
+	return name##_rehash(t, need < 1024 ? 1024 : need);                   \
+}                                                                             \
+                                                                              \
 static inline int name##_insert(struct name *t, const type *b)               \
 {                                                                             \
 	size_t i;                                                             \
                                                                               \
-	if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7)             \
-		if (name##_grow(t) < 0)                                       \
+	if ((t->count + 1) * 10 > t->cap * 7)                                 \
+		if (name##_rehash(t, t->cap ? t->cap * 2 : 1024) < 0)         \
 			return -1;                                            \
 	for (i = name##_hash(t, b->ptr); t->slots[i].ptr;                     \
-	     i = (i + 1) & t->mask)                                           \
+	     i = name##_next(t, i))                                           \
 		;                                                             \
 	t->slots[i] = *b;                                                     \
 	t->count++;                                                           \
@@ -134,8 +152,8 @@ static inline void name##_remove(struct name *t, type *b)                    \
 {                                                                             \
 	size_t i = (size_t)(b - t->slots);                                    \
                                                                               \
-	for (size_t j = (i + 1) & t->mask; t->slots[j].ptr;                   \
-	     j = (j + 1) & t->mask) {                                         \
+	for (size_t j = name##_next(t, i); t->slots[j].ptr;                   \
+	     j = name##_next(t, j)) {                                         \
 		size_t home = name##_hash(t, t->slots[j].ptr);                \
 		/* Move j into the hole at i unless its home lies in (i, j]. */ \
 		bool stays = i <= j ? (home > i && home <= j)                 \

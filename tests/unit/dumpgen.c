@@ -104,6 +104,12 @@ void lt_gen_chunk_end(struct lt_gen *g)
 	g->counts.chunks++;
 }
 
+void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks)
+{
+	if (g->chunk_at)
+		((struct lt_chunk_header *)(g->buf + g->chunk_at))->ticks = ticks;
+}
+
 /* A record of n bytes (a multiple of 8) with its head filled in. */
 static void *rec(struct lt_gen *g, enum lt_rec_type type, uint8_t flags,
 		 uint32_t aux, size_t n)

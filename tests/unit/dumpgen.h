@@ -29,6 +29,8 @@ void lt_gen_free(struct lt_gen *g);
  * record call below appends to the open chunk. */
 void lt_gen_chunk(struct lt_gen *g, uint32_t thread);
 void lt_gen_chunk_end(struct lt_gen *g);
+/* The open chunk's header time (0 unless set: the shim's is its write). */
+void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks);
 
 void lt_gen_alloc(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
 		  uint64_t ticks, uint64_t ptr, uint64_t size);
