@@ -77,7 +77,8 @@ const char *lt_sym_warnings(const struct lt_symbolizer *sym);
  * For tests: name about 6 * n addresses of the ELF file at path (around
  * its symbols' starts, middles and ends, and spread over their span) both
  * with the symbolizer's own symbol index and with libdw's
- * dwfl_module_addrname(), which the index stands in for.  Returns how many
+ * dwfl_module_addrname(), which the index stands in for; n = 0 names
+ * every address of the span instead (for small files).  Returns how many
  * names differ (the first such address in *first_bad), or -1 when the file
  * cannot be read or no index could be built from it.
  */

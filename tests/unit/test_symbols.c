@@ -669,6 +669,118 @@ static void test_names_match_libdw_label(void **state)
 			 so_path, bad, (unsigned long long)first);
 }
 
+/*
+ * Every address of a small library, named by the index and by libdw: sized
+ * symbols nested in others, aliases of one start with other sizes and
+ * bindings, a huge one (kept apart by the index) with small ones inside,
+ * global and local labels alone, together and inside a function, labels
+ * in the data, an absolute symbol, and gaps after each.
+ */
+static void test_names_match_libdw_every_address(void **state)
+{
+	static const char src[] =
+		"\t.text\n"
+		"\t.globl g_sized1\n"
+		"\t.type g_sized1, @function\n"
+		"g_sized1:\n"
+		"\tret\n"
+		"\t.skip 31, 0x90\n"
+		"\t.size g_sized1, .-g_sized1\n"
+		"\t.skip 16, 0x90\n"
+		"\t.globl glob_label\n"
+		"glob_label:\n"
+		"\t.skip 16, 0x90\n"
+		"loc_label:\n"
+		"\t.skip 16, 0x90\n"
+		"\t.globl g_outer\n"
+		"\t.type g_outer, @function\n"
+		"g_outer:\n"
+		"\tnop\n"
+		"inner_label:\n"
+		"\tnop\n"
+		"\t.globl g_inner\n"
+		"\t.type g_inner, @function\n"
+		"g_inner:\n"
+		"\t.skip 8, 0x90\n"
+		"\t.size g_inner, .-g_inner\n"
+		"\t.skip 16, 0x90\n"
+		"\t.size g_outer, .-g_outer\n"
+		"\t.weak w_alias\n"
+		"\t.type w_alias, @function\n"
+		"\t.set w_alias, g_outer\n"
+		"\t.size w_alias, 8\n"
+		"\t.local l_alias\n"
+		"\t.type l_alias, @function\n"
+		"\t.set l_alias, g_outer\n"
+		"\t.size l_alias, 4\n"
+		"\t.skip 16, 0x90\n"
+		"\t.globl two_a\n"
+		"two_a:\n"
+		"\t.globl two_b\n"
+		"two_b:\n"
+		"loc_two:\n"
+		"\t.skip 16, 0x90\n"
+		"\t.type l_sized, @function\n"
+		"l_sized:\n"
+		"\t.skip 16, 0x90\n"
+		"\t.size l_sized, .-l_sized\n"
+		"after_local:\n"
+		"\t.skip 16, 0x90\n"
+		"\t.globl big\n"
+		"\t.type big, @object\n"
+		"big:\n"
+		"\t.skip 70000, 0x90\n"
+		"\t.size big, .-big\n"
+		"\t.globl in_big\n"
+		"\t.type in_big, @function\n"
+		"\t.set in_big, big + 100\n"
+		"\t.size in_big, 32\n"
+		"\t.type l_in_big, @function\n"
+		"\t.set l_in_big, big + 5000\n"
+		"\t.size l_in_big, 64\n"
+		"\t.set l_label_in_big, big + 6000\n"
+		"\t.size l_label_in_big, 0\n"
+		"\t.skip 16, 0x90\n"
+		"\t.globl end_label\n"
+		"end_label:\n"
+		"\t.skip 16, 0x90\n"
+		"\t.data\n"
+		"\t.globl d_label\n"
+		"d_label:\n"
+		"\t.quad 0\n"
+		"\t.globl d_obj\n"
+		"\t.type d_obj, @object\n"
+		"d_obj:\n"
+		"\t.quad 1\n"
+		"\t.size d_obj, 8\n"
+		"\t.quad 2\n"
+		"d_local:\n"
+		"\t.quad 3\n"
+		"\t.globl abs_sym\n"
+		"\t.set abs_sym, 0x1234\n";
+	char s_path[PATH_MAX], so_path[PATH_MAX], cmd[3 * PATH_MAX];
+	uint64_t first = 0;
+	FILE *f;
+	long bad;
+
+	(void)state;
+	scratch_path("every.s", s_path);
+	scratch_path("every.so", so_path);
+	f = fopen(s_path, "w");
+	assert_non_null(f);
+	fputs(src, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "cc -shared -nostdlib -o '%s' '%s'", so_path, s_path);
+	if (system(cmd) != 0)
+		skip();
+	bad = lt_sym_check_names(so_path, 0, &first);
+	if (bad < 0)
+		fail_msg("%s: no symbol index to compare", so_path);
+	if (bad != 0)
+		fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
+			 so_path, bad, (unsigned long long)first);
+}
+
 static void test_build_id_mismatch(void **state)
 {
 	(void)state;
@@ -1039,6 +1151,7 @@ int main(void)
 		TEST(test_names_match_libdw),
 		TEST(test_names_match_libdw_cc1),
 		TEST(test_names_match_libdw_label),
+		TEST(test_names_match_libdw_every_address),
 		TEST(test_build_id_mismatch),
 		TEST(test_missing_file),
 		TEST(test_not_elf_and_truncated),
