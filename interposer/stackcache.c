@@ -193,6 +193,32 @@ static inline uint64_t caller_of(_Atomic uint64_t *fs, uint64_t hi, uint64_t ret
 	return *(const volatile uint64_t *)(uintptr_t)s;
 }
 
+/* Whether the stack above a call holds code not seen before: read through
+ * the frame sizes, a frame of unknown size among the first depth, or a
+ * stack deeper than this thread's ever was (a slot above hi).  The slot
+ * just below hi is the outermost frame's, whose size is never learned. */
+static bool new_code(_Atomic uint64_t *fs, uint64_t hi, uint64_t ret, uint64_t sp,
+		     uint32_t depth)
+{
+	uint64_t s = sp - sizeof(uint64_t), ip = ret;
+
+	for (uint32_t i = 0; i + 1 < depth; i++) {
+		unsigned words = fs_get(fs, ip);
+
+		if (!words)
+			return true;
+		if (words == FS_VARIABLE)
+			return false;
+		s += (uint64_t)words * sizeof(uint64_t);
+		if (s + sizeof(uint64_t) > hi)
+			return true;
+		if (s + sizeof(uint64_t) == hi)
+			return false;
+		ip = *(const volatile uint64_t *)(uintptr_t)s;
+	}
+	return false;
+}
+
 static inline unsigned set_of(uint64_t ret, uint64_t caller, uint64_t sp, uint32_t sets)
 {
 	uint64_t h = (ret ^ caller * 0xc2b2ae3d27d4eb4full ^ (sp << 7)) * 0x9e3779b97f4a7c15ull;
@@ -253,7 +279,10 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 		       uint64_t *slots)
 {
 	uint64_t walked[CACHE_DEPTH], sig;
+
+	lt_unwind_quiet_begin();
 	uint32_t got = lt_unwind_slots(ret, walked, slots, &sig, n);
+	lt_unwind_quiet_end();
 
 	if (got != n || slots[0] + sizeof(uint64_t) != sp ||
 	    memcmp(walked, frames, n * sizeof(uint64_t)) != 0)
@@ -346,13 +375,25 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	}
 	b->cache->misses++;
 
-	uint32_t n = lt_unwind_exact(ret, frames, depth);
-	if (!n)
-		return -1;
-	const struct stack_entry *e = lt_stacks_intern_entry(frames, n);
+	/* Where the stack holds new code, libunwind's own cache misses too and
+	 * a learning walk follows: both run quiet (one mask change, not one
+	 * per libunwind lock). */
+	bool quiet = new_code(fs, hi, r, sp, depth);
+	const struct stack_entry *e = NULL;
+	uint32_t n;
+	int rc = 0;
+
+	if (quiet)
+		lt_unwind_quiet_begin();
+	n = lt_unwind_exact(ret, frames, depth);
+	if (!n) {
+		rc = -1;
+		goto out;
+	}
+	e = lt_stacks_intern_entry(frames, n);
 	if (!e) {
 		*id = LT_STACK_NONE;
-		return 0;
+		goto out;
 	}
 	int known = predict_slots(fs, hi, sp, frames, n, slots);
 
@@ -380,5 +421,8 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 			c->slots[i] = (uint16_t)((slots[i] + 8 - sp) / 8);
 	}
 	*id = lt_stacks_use(e);
-	return 0;
+out:
+	if (quiet)
+		lt_unwind_quiet_end();
+	return rc;
 }

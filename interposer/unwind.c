@@ -6,7 +6,10 @@
  */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
+#include <errno.h>
 #include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "shim.h"
 
@@ -22,10 +25,63 @@ bool lt_unwind_owns(const void *addr)
 /* Debian's libunwind 1.6 is built without __thread and turns this into
  * UNW_CACHE_GLOBAL: every unw_step then takes a mutex inside a sigprocmask
  * pair, and most steps two more pairs (its memory pool, dl_iterate_phdr).
- * The stack cache steps as little as it can for that reason. */
+ * The stack cache steps as little as it can for that reason, and its
+ * learning walks are quiet (below). */
 void lt_unwind_init(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
+/*
+ * A quiet walk blocks every signal once, for the whole walk, where
+ * libunwind would block and restore them around each lock it takes: a
+ * learning walk of 19 sigprocmask calls on average (clang -O2, 10,500
+ * walks) becomes 2.  While a thread is quiet nothing but the walk runs on
+ * it, no handler can, and every mask change libunwind asks for would leave
+ * the mask as it is (all blocked): sigprocmask answers them without a
+ * system call.  Everyone else's sigprocmask is glibc's (pthread_sigmask,
+ * which sigprocmask is in glibc since 2.32).
+ */
+static __thread bool quiet;
+static __thread unsigned quiet_depth;
+static __thread sigset_t quiet_saved;
+
+void lt_unwind_quiet_begin(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	if (quiet_depth++ == 0 && pthread_sigmask(SIG_SETMASK, &all, &quiet_saved) == 0)
+		quiet = true;
+}
+
+void lt_unwind_quiet_end(void)
+{
+	if (--quiet_depth == 0 && quiet) {
+		quiet = false;
+		pthread_sigmask(SIG_SETMASK, &quiet_saved, NULL);
+	}
+}
+
+LT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int rc;
+
+	if (quiet) {
+		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK && set) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (old)
+			sigfillset(old);
+		return 0;
+	}
+	rc = pthread_sigmask(how, set, old);
+	if (rc) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* The frames from ret up, or 0 when ret is not among the first few return

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Shim-internal behaviour that the samples cannot show: the stack cache.
+# Shim-internal behaviour that the samples cannot show: the stack cache and
+# its quiet unwinding.
 # Prints "ok - ..." / "not ok - ..." and ends with "N passed, N failed".
 set -u
 build=${1:-build}
@@ -84,5 +85,20 @@ PY
 # malloc) beside the thread's own.
 paths stackpaths "through alloca frames on two threads" -pthread
 paths coroutines "on coroutine and thread stacks"
+
+# The shim answers libunwind's sigprocmask calls itself during a learning
+# walk (all signals blocked once): the program's own mask and signals must
+# come through as they do untraced.
+cc -O1 -g -fno-inline -fno-optimize-sibling-calls -pthread -o "$tmp/sigmask" \
+	tests/shim/sigmask.c || exit 1
+"$tmp/sigmask" > "$tmp/sigmask.want" 2>/dev/null || not_ok "sigmask ran untraced"
+LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/sigmask.lt" \
+	"$tmp/sigmask" > "$tmp/sigmask.out" 2>/dev/null
+st=$?
+if [ "$st" -eq 0 ] && cmp -s "$tmp/sigmask.want" "$tmp/sigmask.out"; then
+	ok "signal mask and delivery unchanged by quiet unwinding ($(wc -l < "$tmp/sigmask.out") checks)"
+else
+	not_ok "sigmask: exit $st, output $(tr '\n' ';' < "$tmp/sigmask.out")"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
