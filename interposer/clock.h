@@ -20,6 +20,8 @@ static inline uint64_t lt_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* After a block is acquired: lfence keeps rdtsc from running ahead of the
+ * loads that found the block free, so the time is after its last release. */
 static inline uint64_t lt_ticks(void)
 {
 #if defined(__x86_64__)
@@ -27,6 +29,26 @@ static inline uint64_t lt_ticks(void)
 		uint32_t lo, hi;
 
 		__asm__ __volatile__("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+		return ((uint64_t)hi << 32) | lo;
+	}
+#endif
+	return lt_mono_ns();
+}
+
+/*
+ * Before a block is released: rdtsc alone.  It may run early, which only
+ * makes the time earlier; it cannot run late, since the release's stores
+ * become visible to another thread only after they retire, behind it.
+ * The fence cost 10 ns of the 19 a read takes here, a tenth of what the
+ * shim adds to a malloc/free pair.
+ */
+static inline uint64_t lt_ticks_release(void)
+{
+#if defined(__x86_64__)
+	if (lt_likely(lt_clock_kind == LT_CLOCK_TSC)) {
+		uint32_t lo, hi;
+
+		__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
 		return ((uint64_t)hi << 32) | lo;
 	}
 #endif

@@ -174,7 +174,7 @@ sampled_write_alloc(struct lt_thread *t, void *p, uint64_t size, void *ret,
 static __attribute__((noinline)) void
 sampled_write_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 {
-	uint64_t ticks = lt_ticks();
+	uint64_t ticks = lt_ticks_release();
 
 	record_free(t, LT_FN_FREE, p, ticks, ret, sp, lt_usable(p));
 }
@@ -283,7 +283,7 @@ traced_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 		lt_real.free(p);
 		return;
 	}
-	record_free(t, LT_FN_FREE, p, lt_ticks(), ret, sp, lt_usable(p));
+	record_free(t, LT_FN_FREE, p, lt_ticks_release(), ret, sp, lt_usable(p));
 	lt_real.free(p);
 }
 
@@ -330,7 +330,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		return p;
 	}
 	int64_t old_usable = old ? lt_usable(old) : 0;
-	uint64_t before = lt_ticks();
+	uint64_t before = lt_ticks_release();
 	p = lt_real.realloc(old, bytes);
 	if (!old) {
 		if (p)
