@@ -461,7 +461,10 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 	struct lt_model_priv *p = m->priv;
 	struct site_entry *s;
 	struct live_block *old;
-	double w = lt_model_weight(m, size);
+	/* An exact dump's estimates are its counts: finish() copies them,
+	 * and the replay does no floating point for it. */
+	bool est = m->sampled;
+	double w = est ? lt_model_weight(m, size) : 1.0;
 	struct live_block b;
 	uint64_t serial;
 
@@ -478,8 +481,10 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 		s->site.first_ticks = ticks;
 	s->site.calls++;
 	s->site.bytes += size;
-	s->site.est_calls += w;
-	s->site.est_bytes += w * (double)size;
+	if (est) {
+		s->site.est_calls += w;
+		s->site.est_bytes += w * (double)size;
+	}
 	if (size < s->site.min_size)
 		s->site.min_size = size;
 	if (size > s->site.max_size)
@@ -508,7 +513,8 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 				      &p->site_vec[old->site]->site, old_size,
 				      lt_model_weight(m, old_size), -1);
 		p->live_bytes -= old_size;
-		p->live_est -= lt_model_weight(m, old_size) * (double)old_size;
+		if (est)
+			p->live_est -= lt_model_weight(m, old_size) * (double)old_size;
 		block_remove(p, old);
 	}
 	if (block_make(p, &b, ptr, size, s->index, serial) < 0 ||
@@ -517,15 +523,17 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 		return &s->site;
 	}
 	p->live_bytes += size;
-	p->live_est += w * (double)size;
 	if (p->hooks.heap)
 		p->hooks.heap(p->hooks.heap_ctx, ticks, &s->site, size, w, 1);
 	if (p->live_bytes > m->decoded.peak_bytes) {
 		m->decoded.peak_bytes = p->live_bytes;
 		m->peak_ticks = ticks;
 	}
-	if (p->live_est > p->peak_est)
-		p->peak_est = p->live_est;
+	if (est) {
+		p->live_est += w * (double)size;
+		if (p->live_est > p->peak_est)
+			p->peak_est = p->live_est;
+	}
 	return &s->site;
 }
 
@@ -541,7 +549,7 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 		return;
 	}
 	size = block_size(p, b);
-	w = lt_model_weight(m, size);
+	w = m->sampled ? lt_model_weight(m, size) : 1.0;
 	/* Temporary: freed by the thread that allocated it with at most one
 	 * other allocation of that thread in between, so one of its last
 	 * two. */
@@ -549,14 +557,16 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 	if (id == t->recent[0] || id == t->recent[1]) {
 		struct site_entry *s = p->site_vec[b->site];
 		s->site.temporary++;
-		s->site.est_temporary += w;
+		if (m->sampled)
+			s->site.est_temporary += w;
 		m->decoded.temporary++;
 	}
 	if (p->hooks.heap)
 		p->hooks.heap(p->hooks.heap_ctx, p->now,
 			      &p->site_vec[b->site]->site, size, w, -1);
 	p->live_bytes -= size;
-	p->live_est -= w * (double)size;
+	if (m->sampled)
+		p->live_est -= w * (double)size;
 	block_remove(p, b);
 }
 
@@ -1048,6 +1058,11 @@ static int finish(struct lt_model *m)
 			s->min_size = 0;
 		if (s->stack_id != LT_STACK_NONE && !s->frames && s->calls)
 			m->anomalies.stacks_undefined++;
+		if (!m->sampled) {
+			s->est_calls = (double)s->calls;
+			s->est_bytes = (double)s->bytes;
+			s->est_temporary = (double)s->temporary;
+		}
 		temp_est += s->est_temporary;
 		m->sites[m->nsites++] = s;
 	}
