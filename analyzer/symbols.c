@@ -71,6 +71,7 @@ struct elf_file {
 	Dwfl *dwfl;
 	Dwfl_Module *dwmod;
 	struct cu_range *cu_ranges;     /* built on first addrdie miss */
+	struct cu_index *cu_indexes;    /* by CU, built on first use */
 	size_t ncu_ranges;
 	bool cu_ranges_built;
 	struct sym_entry *syms;         /* globals, then locals, each in
@@ -233,6 +234,8 @@ struct lt_symbolizer *lt_sym_new(void)
 	return calloc(1, sizeof(struct lt_symbolizer));
 }
 
+static void cu_indexes_free(struct elf_file *f);
+
 void lt_sym_free(struct lt_symbolizer *sym)
 {
 	if (!sym)
@@ -248,6 +251,7 @@ void lt_sym_free(struct lt_symbolizer *sym)
 		if (f->dwfl)
 			dwfl_end(f->dwfl);
 		free(f->cu_ranges);
+		cu_indexes_free(f);
 		free(f->syms);
 		free(f->order);
 		free(f->reach);
@@ -572,6 +576,300 @@ static Dwarf_Die *find_cu(struct elf_file *f, Dwarf_Addr off,
 	return NULL;
 }
 
+/* ---- the scopes at an address, without walking the CU each time ------- */
+
+/*
+ * dwarf_getscopes() and dwarf_getscopes_die() walk the whole CU for every
+ * address: 7 million instructions each in a C++ CU full of the standard
+ * library, a third of a report of a 4-thread C++ program built with -g.
+ * A CU's top-level DIEs are listed here once with the span of their
+ * ranges, and the DIEs libdw's walk would visit are put in a set once,
+ * the first time an inlined instance needs its abstract origin found; the
+ * answer is libdw's (libdw/dwarf_getscopes.c, libdw_visit_scopes.c,
+ * elfutils 0.188).  Anything unusual (an imported unit, a DIE whose ranges
+ * libdw cannot read) goes back to libdw.
+ */
+struct cu_top {
+	Dwarf_Die die;
+	Dwarf_Addr lo, hi;       /* the span of its ranges; lo > hi: unread */
+};
+
+struct cu_index {
+	UT_hash_handle hh;
+	void *key;               /* the CU DIE's addr */
+	struct cu_top *top;      /* top-level DIEs with ranges, in DIE order */
+	size_t ntop;
+	uintptr_t *walked;       /* open-addressing set of DIE addrs */
+	size_t walked_mask;
+	bool walked_built, usable;
+};
+
+#define SCOPES_DEPTH 256
+
+static bool lt_force_libdw_scopes;   /* for lt_sym_check_inlines */
+
+static void cu_indexes_free(struct elf_file *f)
+{
+	struct cu_index *ci, *tmp;
+
+	HASH_ITER(hh, f->cu_indexes, ci, tmp) {
+		HASH_DEL(f->cu_indexes, ci);
+		free(ci->top);
+		free(ci->walked);
+		free(ci);
+	}
+}
+
+/* The DIEs libdw's scope walk descends into. */
+static bool may_have_scopes(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit: case DW_TAG_module: case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt: case DW_TAG_catch_block: case DW_TAG_try_block:
+	case DW_TAG_entry_point: case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram: case DW_TAG_namespace: case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct cu_index *cu_index_of(struct elf_file *f, Dwarf_Die *cudie)
+{
+	struct cu_index *ci;
+	Dwarf_Die child;
+	size_t cap = 0;
+	int rc;
+
+	HASH_FIND(hh, f->cu_indexes, &cudie->addr, sizeof(ci->key), ci);
+	if (ci)
+		return ci;
+	ci = calloc(1, sizeof(*ci));
+	if (!ci)
+		return NULL;
+	ci->key = cudie->addr;
+	ci->usable = true;
+	for (rc = dwarf_child(cudie, &child); rc == 0; rc = dwarf_siblingof(&child, &child)) {
+		Dwarf_Addr base, lo, hi, min = UINT64_MAX, max = 0;
+		ptrdiff_t at = 0;
+
+		if (dwarf_tag(&child) == DW_TAG_imported_unit) {
+			ci->usable = false;
+			break;
+		}
+		while ((at = dwarf_ranges(&child, at, &base, &lo, &hi)) > 0) {
+			if (lo < min)
+				min = lo;
+			if (hi > max)
+				max = hi;
+		}
+		if (at < 0) {
+			min = 1;         /* unread: always asked */
+			max = 0;
+		} else if (min >= max) {
+			continue;        /* no range: never holds an address */
+		}
+		if (ci->ntop == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			void *v = realloc(ci->top, ncap * sizeof(*ci->top));
+			if (!v) {
+				ci->usable = false;
+				break;
+			}
+			ci->top = v;
+			cap = ncap;
+		}
+		ci->top[ci->ntop++] = (struct cu_top){ child, min, max };
+	}
+	if (rc < 0)
+		ci->usable = false;
+	if (LT_HASH_ADD(f->cu_indexes, key, sizeof(ci->key), ci) != 0) {
+		free(ci->top);
+		free(ci);
+		return NULL;
+	}
+	return ci;
+}
+
+static size_t walked_slot(const struct cu_index *ci, uintptr_t a)
+{
+	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> 20) & ci->walked_mask;
+}
+
+static bool walked_add(struct cu_index *ci, uintptr_t a, size_t *count)
+{
+	if ((*count + 1) * 2 > ci->walked_mask + 1) {
+		size_t ncap = (ci->walked_mask + 1) * 2;
+		uintptr_t *old = ci->walked, *v = calloc(ncap, sizeof(*v));
+		size_t omask = ci->walked_mask;
+
+		if (!v)
+			return false;
+		ci->walked = v;
+		ci->walked_mask = ncap - 1;
+		for (size_t i = 0; i <= omask; i++)
+			if (old[i]) {
+				size_t j = walked_slot(ci, old[i]);
+				while (v[j])
+					j = (j + 1) & ci->walked_mask;
+				v[j] = old[i];
+			}
+		free(old);
+	}
+	size_t j = walked_slot(ci, a);
+	while (ci->walked[j] && ci->walked[j] != a)
+		j = (j + 1) & ci->walked_mask;
+	if (!ci->walked[j])
+		(*count)++;
+	ci->walked[j] = a;
+	return true;
+}
+
+/* Every DIE libdw's walk from the CU visits: each child of the CU and of
+ * every visited DIE it descends into.  false: use libdw. */
+static bool build_walked(struct cu_index *ci, Dwarf_Die *cudie)
+{
+	Dwarf_Die stack[SCOPES_DEPTH];
+	size_t depth = 0, count = 0;
+
+	ci->walked_built = true;
+	ci->walked_mask = 1023;
+	ci->walked = calloc(ci->walked_mask + 1, sizeof(*ci->walked));
+	if (!ci->walked || dwarf_child(cudie, &stack[0]) != 0)
+		goto fail;
+	depth = 1;
+	while (depth > 0) {
+		Dwarf_Die *d = &stack[depth - 1];
+		int tag = dwarf_tag(d);
+
+		if (tag == DW_TAG_imported_unit ||
+		    !walked_add(ci, (uintptr_t)d->addr, &count))
+			goto fail;
+		if (may_have_scopes(tag) && depth < SCOPES_DEPTH) {
+			int rc = dwarf_child(d, &stack[depth]);
+			if (rc < 0)
+				goto fail;
+			if (rc == 0) {
+				depth++;
+				continue;
+			}
+		} else if (may_have_scopes(tag)) {
+			goto fail;
+		}
+		/* Next sibling here, or of the nearest ancestor that has one. */
+		for (;;) {
+			int rc = dwarf_siblingof(&stack[depth - 1], &stack[depth - 1]);
+			if (rc < 0)
+				goto fail;
+			if (rc == 0)
+				break;
+			if (--depth == 0)
+				break;
+		}
+	}
+	return true;
+fail:
+	ci->usable = false;
+	return false;
+}
+
+static bool walked_has(const struct cu_index *ci, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	for (size_t j = walked_slot(ci, a); ci->walked[j]; j = (j + 1) & ci->walked_mask)
+		if (ci->walked[j] == a)
+			return true;
+	return false;
+}
+
+/*
+ * What dwarf_getscopes_die(&scopes[0]) gives after dwarf_getscopes(cudie,
+ * pc, &scopes): the innermost DIE holding pc and its parents up to the CU,
+ * in *chain (malloc'd).  0 where libdw finds no scope (or cannot find an
+ * inlined instance's abstract origin in the CU, which makes it answer
+ * none); -2 to ask libdw itself.
+ */
+static int scope_chain(struct elf_file *f, Dwarf_Die *cudie, Dwarf_Addr pc,
+		       Dwarf_Die **chain)
+{
+	Dwarf_Die path[SCOPES_DEPTH];
+	struct cu_index *ci;
+	int n = 0, inlined = -1, r;
+
+	if (lt_force_libdw_scopes || !(ci = cu_index_of(f, cudie)) || !ci->usable)
+		return -2;
+	for (size_t i = 0; i < ci->ntop && !n; i++) {
+		const struct cu_top *t = &ci->top[i];
+
+		if (t->lo <= t->hi && (pc < t->lo || pc >= t->hi))
+			continue;
+		r = dwarf_haspc((Dwarf_Die *)&t->die, pc);
+		if (r < 0)
+			return -2;
+		if (r > 0)
+			path[n++] = t->die;
+	}
+	if (!n)
+		return 0;
+	/* The first child holding pc, level by level, as libdw's walk. */
+	while (may_have_scopes(dwarf_tag(&path[n - 1]))) {
+		Dwarf_Die child;
+		int rc = dwarf_child(&path[n - 1], &child);
+
+		if (rc < 0)
+			return -2;
+		if (rc > 0)
+			break;
+		for (;;) {
+			if (dwarf_tag(&child) == DW_TAG_imported_unit)
+				return -2;
+			r = dwarf_haspc(&child, pc);
+			if (r < 0)
+				return -2;
+			if (r > 0)
+				break;
+			rc = dwarf_siblingof(&child, &child);
+			if (rc < 0)
+				return -2;
+			if (rc > 0)
+				break;
+		}
+		if (r <= 0)
+			break;
+		if (n == SCOPES_DEPTH)
+			return -2;
+		path[n++] = child;
+	}
+	for (int i = 0; i < n; i++)
+		if (dwarf_tag(&path[i]) == DW_TAG_inlined_subroutine)
+			inlined = i;
+	if (inlined >= 0) {
+		/* libdw then looks for the innermost instance's abstract
+		 * origin in the CU, and answers none without it. */
+		Dwarf_Attribute attr;
+		Dwarf_Die origin;
+
+		if (!dwarf_formref_die(dwarf_attr(&path[inlined], DW_AT_abstract_origin,
+						  &attr), &origin))
+			return 0;
+		if (!ci->walked_built && !build_walked(ci, cudie))
+			return -2;
+		if (!ci->usable)
+			return -2;
+		if (!walked_has(ci, origin.addr))
+			return 0;
+	}
+	*chain = malloc((size_t)(n + 1) * sizeof(**chain));
+	if (!*chain)
+		return -2;
+	for (int i = 0; i < n; i++)
+		(*chain)[i] = path[n - 1 - i];
+	(*chain)[n] = *cudie;
+	return n + 1;
+}
+
 /*
  * The inline chain at off, innermost first, as eu-addr2line -i prints it:
  * each inlined function at the line below it, then its caller at the
@@ -580,21 +878,26 @@ static Dwarf_Die *find_cu(struct elf_file *f, Dwarf_Addr off,
  * lexical nesting comes from dwarf_getscopes_die on the innermost scope.
  * Returns the number of frames, 0 when DWARF says nothing about off.
  */
-static int inline_chain(struct lt_symbolizer *sym, Dwarf_Die *cudie,
+static int inline_chain(struct lt_symbolizer *sym, struct elf_file *f,
+			Dwarf_Die *cudie,
 			Dwarf_Addr dwbias, Dwarf_Addr off,
 			const char *src, int line,
 			const struct lt_sym_frame *base,
 			struct lt_sym_frame *frames, int max)
 {
-	Dwarf_Die *scopes = NULL;
-	int nscopes = dwarf_getscopes(cudie, off - dwbias, &scopes);
-	if (nscopes <= 0) {
-		free(scopes);
-		return 0;
-	}
 	Dwarf_Die *chain = NULL;
-	int nchain = dwarf_getscopes_die(&scopes[0], &chain);
-	free(scopes);
+	int nchain = scope_chain(f, cudie, off - dwbias, &chain);
+
+	if (nchain == -2) {
+		Dwarf_Die *scopes = NULL;
+		int nscopes = dwarf_getscopes(cudie, off - dwbias, &scopes);
+		if (nscopes <= 0) {
+			free(scopes);
+			return 0;
+		}
+		nchain = dwarf_getscopes_die(&scopes[0], &chain);
+		free(scopes);
+	}
 	if (nchain <= 0) {
 		free(chain);
 		return 0;
@@ -1173,7 +1476,7 @@ static int resolve_in_file(struct lt_symbolizer *sym, struct elf_file *f,
 	if (!src || line < 0)
 		line = 0;
 
-	int n = cudie ? inline_chain(sym, cudie, dwbias, off, src, line, base,
+	int n = cudie ? inline_chain(sym, f, cudie, dwbias, off, src, line, base,
 				     frames, max) : 0;
 	if (n == 0) {
 		frames[0] = *base;
@@ -1467,6 +1770,66 @@ long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad)
 			if (bad++ == 0 && first_bad)
 				*first_bad = at[k];
 		}
+	}
+	lt_sym_free(sym);
+	return bad;
+}
+
+static bool same_frames(const struct lt_sym_frame *a, int na,
+			const struct lt_sym_frame *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (!same_name(a[i].function, b[i].function) ||
+		    !same_name(a[i].file, b[i].file) || a[i].line != b[i].line ||
+		    a[i].inlined != b[i].inlined)
+			return false;
+	return true;
+}
+
+long lt_sym_check_inlines(const char *path, unsigned n, uint64_t *first_bad,
+			  long *inlined)
+{
+	struct lt_symbolizer *sym = lt_sym_new();
+	struct elf_file *f = sym ? get_file(sym, path) : NULL;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	long bad = 0;
+
+	*inlined = 0;
+	if (f && f->state == FILE_CHECKED)
+		open_dwfl(sym, f);
+	if (f && f->state == FILE_READY)
+		build_syms(f);
+	if (!f || f->state != FILE_READY || !f->syms_usable || !f->nsyms) {
+		lt_sym_free(sym);
+		return -1;
+	}
+	for (size_t i = 0; i < f->nsyms; i++) {
+		if (f->syms[i].size == 0)
+			continue;
+		if (f->syms[i].value < lo)
+			lo = f->syms[i].value;
+		if (f->syms[i].value + f->syms[i].size > hi)
+			hi = f->syms[i].value + f->syms[i].size;
+	}
+	for (unsigned i = 0; i < n && hi > lo; i++) {
+		uint64_t a = lo + (hi - lo) / n * i + i % 13;
+		struct lt_sym_frame base = { .module = f->path, .offset = a };
+		struct lt_sym_frame x[MAX_FRAMES], y[MAX_FRAMES];
+		int nx, ny;
+
+		lt_force_libdw_scopes = false;
+		nx = resolve_in_file(sym, f, a, &base, x, MAX_FRAMES);
+		lt_force_libdw_scopes = true;
+		ny = resolve_in_file(sym, f, a, &base, y, MAX_FRAMES);
+		lt_force_libdw_scopes = false;
+		if (nx > 1)
+			(*inlined)++;
+		if (same_frames(x, nx, y, ny))
+			continue;
+		if (bad++ == 0 && first_bad)
+			*first_bad = a;
 	}
 	lt_sym_free(sym);
 	return bad;

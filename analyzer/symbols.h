@@ -84,4 +84,15 @@ const char *lt_sym_warnings(const struct lt_symbolizer *sym);
  */
 long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad);
 
+/*
+ * For tests: resolve n addresses spread over the code of the ELF file at
+ * path (frames with file:line and inlined callers) both through the
+ * symbolizer's per-CU scope index and through libdw's dwarf_getscopes(),
+ * which the index stands in for.  Returns how many differ (the first in
+ * *first_bad), or -1 when the file cannot be read; *inlined counts the
+ * addresses that had an inlined frame.
+ */
+long lt_sym_check_inlines(const char *path, unsigned n, uint64_t *first_bad,
+			  long *inlined);
+
 #endif /* LT_ANALYZER_SYMBOLS_H */

@@ -781,6 +781,61 @@ static void test_names_match_libdw_every_address(void **state)
 			 so_path, bad, (unsigned long long)first);
 }
 
+/*
+ * Inline chains come from a per-CU index of scopes, standing in for libdw's
+ * dwarf_getscopes() walk of the whole CU: both must give the same frames
+ * (function, file, line, inlined) at thousands of addresses of this test
+ * program and of a library with inlining nested three deep, lexical blocks
+ * and a function split into hot and cold parts.
+ */
+static void test_inline_chains_match_libdw(void **state)
+{
+	static const char src[] =
+		"#include <stdlib.h>\n"
+		"static inline int leaf(int x) { return x * 3 + 1; }\n"
+		"static inline int mid(int x) { int s = 0; for (int i = 0; i < x; i++) { int t = leaf(i); s += t; } return s; }\n"
+		"static inline int top(int x) { return mid(x) + mid(x + 1); }\n"
+		"__attribute__((cold, noinline)) void rare(void) { abort(); }\n"
+		"int api(int x) { if (x < 0) rare(); { int y = top(x); return y + leaf(y); } }\n"
+		"int api2(int x) { return top(x) * 2; }\n";
+	char c_path[PATH_MAX], so_path[PATH_MAX], cmd[3 * PATH_MAX];
+	const char *paths[2] = { "/proc/self/exe", so_path };
+	FILE *f;
+
+	(void)state;
+	scratch_path("inl.c", c_path);
+	scratch_path("inl.so", so_path);
+	f = fopen(c_path, "w");
+	assert_non_null(f);
+	fputs(src, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "cc -O2 -g -shared -fPIC -o '%s' '%s'", so_path, c_path);
+	if (system(cmd) != 0)
+		skip();
+	for (int i = 0; i < 2; i++) {
+		uint64_t first = 0;
+		long inlined = 0;
+		char self[PATH_MAX];
+		const char *path = paths[i];
+		ssize_t len;
+
+		if (i == 0) {
+			len = readlink(paths[0], self, sizeof(self) - 1);
+			assert_true(len > 0);
+			self[len] = 0;
+			path = self;
+		}
+		long bad = lt_sym_check_inlines(path, i == 0 ? 2000 : 400, &first, &inlined);
+		if (bad < 0)
+			fail_msg("%s: nothing to compare", path);
+		if (bad != 0)
+			fail_msg("%s: %ld chains differ from libdw's, first at 0x%llx",
+				 path, bad, (unsigned long long)first);
+		if (inlined == 0)
+			fail_msg("%s: no address had an inlined frame", path);
+	}
+}
+
 static void test_build_id_mismatch(void **state)
 {
 	(void)state;
@@ -1152,6 +1207,7 @@ int main(void)
 		TEST(test_names_match_libdw_cc1),
 		TEST(test_names_match_libdw_label),
 		TEST(test_names_match_libdw_every_address),
+		TEST(test_inline_chains_match_libdw),
 		TEST(test_build_id_mismatch),
 		TEST(test_missing_file),
 		TEST(test_not_elf_and_truncated),
