@@ -63,8 +63,9 @@ struct lt_dump {
 	const struct lt_rec_trailer *trailer;   /* the final one, or NULL */
 
 	uint64_t records;        /* records seen by the index pass */
-	/* Never fewer than the most blocks live at once, going by chunk
-	 * times: the replay sizes its table by it (see live_bound()). */
+	/* The most blocks live at once, bounded from above going by chunk
+	 * times (see live_bound(): a hint, which records a flush wrote late
+	 * can exceed); the replay sizes its table by it. */
 	uint64_t live_bound;
 	uint64_t unknown_records;
 	uint64_t seq_gaps;       /* chunks missing, going by seq numbers */
