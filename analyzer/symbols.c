@@ -1729,28 +1729,52 @@ static bool same_name(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad)
+/* For the checks below: path opened with its symbol index built, or NULL
+ * (and *symp freed) when there is none to compare. */
+static struct elf_file *check_open(const char *path, struct lt_symbolizer **symp)
 {
 	struct lt_symbolizer *sym = lt_sym_new();
 	struct elf_file *f = sym ? get_file(sym, path) : NULL;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	long bad = 0;
 
 	if (f && f->state == FILE_CHECKED)
 		open_dwfl(sym, f);
 	if (f && f->state == FILE_READY)
 		build_syms(f);
-	/* No index, nothing compared: say so rather than pass. */
 	if (!f || f->state != FILE_READY || !f->syms_usable || !f->nsyms) {
 		lt_sym_free(sym);
-		return -1;
+		return NULL;
 	}
+	*symp = sym;
+	return f;
+}
+
+/* The span of f's symbols (the sized ones only if asked). */
+static void check_span(const struct elf_file *f, bool sized, uint64_t *lo,
+		       uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
 	for (size_t i = 0; i < f->nsyms; i++) {
-		if (f->syms[i].value < lo)
-			lo = f->syms[i].value;
-		if (f->syms[i].value + f->syms[i].size > hi)
-			hi = f->syms[i].value + f->syms[i].size;
+		if (sized && f->syms[i].size == 0)
+			continue;
+		if (f->syms[i].value < *lo)
+			*lo = f->syms[i].value;
+		if (f->syms[i].value + f->syms[i].size > *hi)
+			*hi = f->syms[i].value + f->syms[i].size;
 	}
+}
+
+long lt_sym_check_names(const char *path, unsigned n, uint64_t *first_bad)
+{
+	struct lt_symbolizer *sym;
+	struct elf_file *f = check_open(path, &sym);
+	uint64_t lo, hi;
+	long bad = 0;
+
+	/* No index, nothing compared: say so rather than pass. */
+	if (!f)
+		return -1;
+	check_span(f, false, &lo, &hi);
 	for (uint64_t a = lo ? lo - 1 : 0; n == 0 && a <= hi; a++) {
 		if (same_name(sym_name(f, a), dwfl_module_addrname(f->dwmod, a)))
 			continue;
@@ -1791,28 +1815,15 @@ static bool same_frames(const struct lt_sym_frame *a, int na,
 long lt_sym_check_inlines(const char *path, unsigned n, uint64_t *first_bad,
 			  long *inlined)
 {
-	struct lt_symbolizer *sym = lt_sym_new();
-	struct elf_file *f = sym ? get_file(sym, path) : NULL;
-	uint64_t lo = UINT64_MAX, hi = 0;
+	struct lt_symbolizer *sym;
+	struct elf_file *f = check_open(path, &sym);
+	uint64_t lo, hi;
 	long bad = 0;
 
 	*inlined = 0;
-	if (f && f->state == FILE_CHECKED)
-		open_dwfl(sym, f);
-	if (f && f->state == FILE_READY)
-		build_syms(f);
-	if (!f || f->state != FILE_READY || !f->syms_usable || !f->nsyms) {
-		lt_sym_free(sym);
+	if (!f)
 		return -1;
-	}
-	for (size_t i = 0; i < f->nsyms; i++) {
-		if (f->syms[i].size == 0)
-			continue;
-		if (f->syms[i].value < lo)
-			lo = f->syms[i].value;
-		if (f->syms[i].value + f->syms[i].size > hi)
-			hi = f->syms[i].value + f->syms[i].size;
-	}
+	check_span(f, true, &lo, &hi);
 	for (unsigned i = 0; i < n && hi > lo; i++) {
 		uint64_t a = lo + (hi - lo) / n * i + i % 13;
 		struct lt_sym_frame base = { .module = f->path, .offset = a };

@@ -6,6 +6,7 @@
 #ifndef LT_CLOCK_H
 #define LT_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -20,19 +21,28 @@ static inline uint64_t lt_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* After a block is acquired: lfence keeps rdtsc from running ahead of the
- * loads that found the block free, so the time is after its last release. */
-static inline uint64_t lt_ticks(void)
+/* The TSC, or CLOCK_MONOTONIC where the kernel does not trust it. */
+static inline __attribute__((always_inline)) uint64_t lt_clock_read(bool fenced)
 {
 #if defined(__x86_64__)
 	if (lt_likely(lt_clock_kind == LT_CLOCK_TSC)) {
 		uint32_t lo, hi;
 
-		__asm__ __volatile__("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+		if (fenced)
+			__asm__ __volatile__("lfence" ::: "memory");
+		__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
 		return ((uint64_t)hi << 32) | lo;
 	}
 #endif
+	(void)fenced;
 	return lt_mono_ns();
+}
+
+/* After a block is acquired: lfence keeps rdtsc from running ahead of the
+ * loads that found the block free, so the time is after its last release. */
+static inline uint64_t lt_ticks(void)
+{
+	return lt_clock_read(true);
 }
 
 /*
@@ -44,15 +54,7 @@ static inline uint64_t lt_ticks(void)
  */
 static inline uint64_t lt_ticks_release(void)
 {
-#if defined(__x86_64__)
-	if (lt_likely(lt_clock_kind == LT_CLOCK_TSC)) {
-		uint32_t lo, hi;
-
-		__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-		return ((uint64_t)hi << 32) | lo;
-	}
-#endif
-	return lt_mono_ns();
+	return lt_clock_read(false);
 }
 
 #endif /* LT_CLOCK_H */

@@ -443,6 +443,37 @@ static void write_file(const char *path, const void *data, size_t len)
 	assert_int_equal(fclose(out), 0);
 }
 
+/* src written to name.ext in the scratch directory and built with
+ * "cc flags" into name.so (so_path); false when cc cannot (the caller
+ * skips). */
+static bool scratch_library(const char *name, const char *ext, const char *src,
+			    const char *flags, char so_path[PATH_MAX])
+{
+	char file[64], src_path[PATH_MAX], cmd[3 * PATH_MAX];
+
+	snprintf(file, sizeof(file), "%s.%s", name, ext);
+	scratch_path(file, src_path);
+	snprintf(file, sizeof(file), "%s.so", name);
+	scratch_path(file, so_path);
+	write_file(src_path, src, strlen(src));
+	snprintf(cmd, sizeof(cmd), "cc %s -shared -o '%s' '%s'", flags, so_path, src_path);
+	return system(cmd) == 0;
+}
+
+/* Fails unless the symbolizer's index names n samples of path's symbols
+ * (every address of their span for n 0) as libdw does. */
+static void assert_names_match_libdw(const char *path, unsigned n)
+{
+	uint64_t first = 0;
+	long bad = lt_sym_check_names(path, n, &first);
+
+	if (bad < 0)
+		fail_msg("%s: no symbol index to compare", path);
+	if (bad != 0)
+		fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
+			 path, bad, (unsigned long long)first);
+}
+
 /* The whole file; *len gets its size. */
 static uint8_t *read_file(const char *path, size_t *len)
 {
@@ -588,17 +619,8 @@ static void test_names_match_libdw(void **state)
 	uintptr_t where[] = { (uintptr_t)&div, (uintptr_t)&test_names_match_libdw,
 			      (uintptr_t)&dwfl_module_addrname };
 
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
-		struct object o = object_of(where[i]);
-		uint64_t first = 0;
-		long bad = lt_sym_check_names(o.path, 500, &first);
-
-		if (bad < 0)
-			fail_msg("%s: no symbol index to compare", o.path);
-		if (bad != 0)
-			fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
-				 o.path, bad, (unsigned long long)first);
-	}
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		assert_names_match_libdw(object_of(where[i]).path, 500);
 }
 
 /* A stripped executable with 29,000 dynamic symbols and no sizeless one
@@ -616,17 +638,9 @@ static void test_names_match_libdw_cc1(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(cc1) / sizeof(cc1[0]); i++) {
-		uint64_t first = 0;
-		long bad;
-
 		if (access(cc1[i], R_OK) != 0)
 			continue;
-		bad = lt_sym_check_names(cc1[i], 40, &first);
-		if (bad < 0)
-			fail_msg("%s: no symbol index to compare", cc1[i]);
-		if (bad != 0)
-			fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
-				 cc1[i], bad, (unsigned long long)first);
+		assert_names_match_libdw(cc1[i], 40);
 		return;
 	}
 	skip();
@@ -646,27 +660,12 @@ static void test_names_match_libdw_label(void **state)
 		"\t.globl sized_two\n\t.type sized_two, @function\n"
 		"sized_two:\n\tret\n\t.size sized_two, .-sized_two\n"
 		"\t.skip 64, 0x90\n";
-	char s_path[PATH_MAX], so_path[PATH_MAX], cmd[3 * PATH_MAX];
-	uint64_t first = 0;
-	FILE *f;
-	long bad;
+	char so_path[PATH_MAX];
 
 	(void)state;
-	scratch_path("label.s", s_path);
-	scratch_path("label.so", so_path);
-	f = fopen(s_path, "w");
-	assert_non_null(f);
-	fputs(src, f);
-	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "cc -shared -nostdlib -o '%s' '%s'", so_path, s_path);
-	if (system(cmd) != 0)
+	if (!scratch_library("label", "s", src, "-nostdlib", so_path))
 		skip();
-	bad = lt_sym_check_names(so_path, 6, &first);
-	if (bad < 0)
-		fail_msg("%s: no symbol index to compare", so_path);
-	if (bad != 0)
-		fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
-			 so_path, bad, (unsigned long long)first);
+	assert_names_match_libdw(so_path, 6);
 }
 
 /*
@@ -758,27 +757,12 @@ static void test_names_match_libdw_every_address(void **state)
 		"\t.quad 3\n"
 		"\t.globl abs_sym\n"
 		"\t.set abs_sym, 0x1234\n";
-	char s_path[PATH_MAX], so_path[PATH_MAX], cmd[3 * PATH_MAX];
-	uint64_t first = 0;
-	FILE *f;
-	long bad;
+	char so_path[PATH_MAX];
 
 	(void)state;
-	scratch_path("every.s", s_path);
-	scratch_path("every.so", so_path);
-	f = fopen(s_path, "w");
-	assert_non_null(f);
-	fputs(src, f);
-	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "cc -shared -nostdlib -o '%s' '%s'", so_path, s_path);
-	if (system(cmd) != 0)
+	if (!scratch_library("every", "s", src, "-nostdlib", so_path))
 		skip();
-	bad = lt_sym_check_names(so_path, 0, &first);
-	if (bad < 0)
-		fail_msg("%s: no symbol index to compare", so_path);
-	if (bad != 0)
-		fail_msg("%s: %ld names differ from libdw's, first at 0x%llx",
-			 so_path, bad, (unsigned long long)first);
+	assert_names_match_libdw(so_path, 0);
 }
 
 /*
@@ -798,33 +782,19 @@ static void test_inline_chains_match_libdw(void **state)
 		"__attribute__((cold, noinline)) void rare(void) { abort(); }\n"
 		"int api(int x) { if (x < 0) rare(); { int y = top(x); return y + leaf(y); } }\n"
 		"int api2(int x) { return top(x) * 2; }\n";
-	char c_path[PATH_MAX], so_path[PATH_MAX], cmd[3 * PATH_MAX];
-	const char *paths[2] = { "/proc/self/exe", so_path };
-	FILE *f;
+	char self[PATH_MAX], so_path[PATH_MAX];
+	const char *paths[2] = { self, so_path };
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	(void)state;
-	scratch_path("inl.c", c_path);
-	scratch_path("inl.so", so_path);
-	f = fopen(c_path, "w");
-	assert_non_null(f);
-	fputs(src, f);
-	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "cc -O2 -g -shared -fPIC -o '%s' '%s'", so_path, c_path);
-	if (system(cmd) != 0)
+	assert_true(len > 0);
+	self[len] = 0;
+	if (!scratch_library("inl", "c", src, "-O2 -g -fPIC", so_path))
 		skip();
 	for (int i = 0; i < 2; i++) {
 		uint64_t first = 0;
 		long inlined = 0;
-		char self[PATH_MAX];
 		const char *path = paths[i];
-		ssize_t len;
-
-		if (i == 0) {
-			len = readlink(paths[0], self, sizeof(self) - 1);
-			assert_true(len > 0);
-			self[len] = 0;
-			path = self;
-		}
 		long bad = lt_sym_check_inlines(path, i == 0 ? 2000 : 400, &first, &inlined);
 		if (bad < 0)
 			fail_msg("%s: nothing to compare", path);
