@@ -86,7 +86,7 @@ $(BUILD)/analyzer/%.o: analyzer/%.c $(BUILD)/.flags $(BUILD)/.deps-ok | $(BUILD)
 
 $(BUILD)/libtrace: $(ANA_OBJ)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $(ANA_OBJ) $(LDFLAGS) $(DW_LIBS) -lz -lstdc++
+	$(Q)$(CC) -o $@ $(ANA_OBJ) $(LDFLAGS) $(DW_LIBS) -lz -lstdc++ -lpthread
 
 # ---- samples -----------------------------------------------------------------
 # Built with frame pointers and without inlining across the functions whose

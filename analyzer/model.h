@@ -114,7 +114,9 @@ struct lt_model {
 	struct lt_model_priv *priv;
 };
 
-/* Called now and then during the replay with payload bytes done/total. */
+/* Called now and then during the replay with payload bytes done/total,
+ * from the thread that merges the streams: not always the caller's (see
+ * lt_model_threads).  The other hooks below run on the caller's thread. */
 typedef void lt_progress_fn(void *ctx, uint64_t done, uint64_t total);
 
 /*
@@ -172,6 +174,11 @@ int lt_model_build_hooked(const struct lt_dump *d,
 			  struct lt_model **out, struct lt_err *err);
 
 void lt_model_free(struct lt_model *m);
+
+/* Whether the replay merges on a second thread: -1 (the default) decides
+ * by the dump's size and the CPUs this process may run on, 0 never, 1
+ * always.  For tests: the results are the same either way. */
+extern int lt_model_threads;
 
 /* Seconds from the start of the run to ticks; negative when unknown. */
 double lt_model_seconds(const struct lt_model *m, uint64_t ticks);

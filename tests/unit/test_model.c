@@ -535,6 +535,331 @@ static void test_truncated_replays(void **state)
 	release_built(&b);
 }
 
+/* ---- the merge on a second thread ---------------------------------------- */
+
+/*
+ * A run of four threads, generated with what the replay must find: blocks
+ * freed and reallocated by other threads than made them, addresses reused
+ * across threads, stacks defined by the first thread to use them, lost
+ * events, modules, frees of unknown addresses.  Events are made in time
+ * order (so the truth is counted as they are made) and then written out
+ * in chunks of 1 to 400 records per thread, threads in turn, so the file
+ * order is not the time order.  60,000 events: more than the pipeline
+ * holds (4 batches of 4,096), so it wraps round many times.
+ */
+#define PL_THREADS 4
+#define PL_EVENTS  60000
+#define PL_SLOTS   4096             /* addresses 0x10000 + 16 * slot */
+#define PL_STACKS  64
+
+enum pl_kind { PL_ALLOC, PL_FREE, PL_REALLOC, PL_STACK, PL_LOST, PL_MODULE };
+
+struct pl_event {
+	uint8_t kind;
+	uint32_t stack;
+	uint64_t ticks, ptr, new_ptr, size;
+};
+
+struct pl_truth {
+	uint64_t allocations, frees, reallocs, bytes, peak, leaked_blocks,
+		 leaked_bytes, untracked, temporary, lost_allocs;
+};
+
+struct pl_block {
+	bool live;
+	uint32_t thread;
+	uint64_t size, serial;
+};
+
+static uint64_t pl_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static struct lt_gen *pipeline_dump(struct pl_truth *truth)
+{
+	static struct pl_event ev[PL_THREADS + 1][PL_EVENTS + PL_STACKS + 16];
+	size_t nev[PL_THREADS + 1] = { 0 }, at[PL_THREADS + 1] = { 0 };
+	struct pl_block blocks[PL_SLOTS] = { { 0 } };
+	uint64_t recent[PL_THREADS + 1][2] = { { 0 } };
+	uint32_t last_slot[PL_THREADS + 1] = { 0 };
+	bool defined[PL_STACKS + 1] = { false };
+	uint64_t x = 0x9e3779b97f4a7c15ull, t = 2000, live = 0, serial = 0;
+	struct lt_gen *g = lt_gen_new(0, 0);
+	bool left = true;
+
+	memset(truth, 0, sizeof(*truth));
+	for (unsigned i = 0; i < PL_EVENTS; i++, t += 1 + pl_rand(&x) % 3) {
+		uint32_t th = 1 + (uint32_t)(pl_rand(&x) % PL_THREADS);
+		uint32_t slot = (uint32_t)(pl_rand(&x) % PL_SLOTS);
+		unsigned op = (unsigned)(pl_rand(&x) % 100);
+		struct pl_block *b;
+
+		/* Now and then the thread frees what it just made. */
+		if (op >= 4 && op < 14)
+			slot = last_slot[th];
+		b = &blocks[slot];
+		struct pl_event *e = &ev[th][nev[th]];
+
+		if (op < 2) {
+			*e = (struct pl_event){ .kind = PL_LOST, .ticks = t };
+			truth->lost_allocs++;
+		} else if (op < 3) {
+			*e = (struct pl_event){ .kind = PL_MODULE, .ticks = t,
+						.ptr = 0x400000ull * (i % 7 + 1) };
+		} else if (op < 4 && !b->live) {
+			/* Freed before tracing began, as far as the dump says. */
+			*e = (struct pl_event){ .kind = PL_FREE, .ticks = t,
+						.ptr = 0x10000 + 16ull * slot };
+			truth->untracked++;
+			truth->frees++;
+		} else if (!b->live) {
+			uint32_t stack = 1 + (uint32_t)(pl_rand(&x) % PL_STACKS);
+			if (!defined[stack]) {
+				ev[th][nev[th]++] = (struct pl_event){
+					.kind = PL_STACK, .stack = stack };
+				defined[stack] = true;
+				e = &ev[th][nev[th]];
+			}
+			*e = (struct pl_event){ .kind = PL_ALLOC, .stack = stack,
+						.ticks = t, .ptr = 0x10000 + 16ull * slot,
+						.size = 1 + pl_rand(&x) % 5000 };
+			*b = (struct pl_block){ true, th, e->size, ++serial };
+			last_slot[th] = slot;
+			recent[th][1] = recent[th][0];
+			recent[th][0] = serial;
+			truth->allocations++;
+			truth->bytes += e->size;
+			live += e->size;
+		} else {
+			bool temp = b->thread == th && (b->serial == recent[th][0] ||
+							b->serial == recent[th][1]);
+			uint32_t to = (uint32_t)(pl_rand(&x) % PL_SLOTS);
+
+			truth->temporary += temp;
+			live -= b->size;
+			b->live = false;
+			if (op < 85 || blocks[to].live) {
+				*e = (struct pl_event){ .kind = PL_FREE, .ticks = t,
+							.ptr = 0x10000 + 16ull * slot };
+				truth->frees++;
+			} else {
+				/* The old block goes at t, the new one comes at t + 1;
+				 * stack 1 was defined by whoever first used it, and
+				 * may be defined later in this thread's stream. */
+				*e = (struct pl_event){ .kind = PL_REALLOC, .stack = 1,
+							.ticks = t, .ptr = 0x10000 + 16ull * slot,
+							.new_ptr = 0x10000 + 16ull * to,
+							.size = 1 + pl_rand(&x) % 9000 };
+				t++;
+				blocks[to] = (struct pl_block){ true, th, e->size, ++serial };
+				last_slot[th] = to;
+				recent[th][1] = recent[th][0];
+				recent[th][0] = serial;
+				truth->allocations++;
+				truth->reallocs++;
+				truth->bytes += e->size;
+				live += e->size;
+			}
+		}
+		nev[th]++;
+		if (live > truth->peak)
+			truth->peak = live;
+	}
+	for (unsigned i = 0; i < PL_SLOTS; i++) {
+		truth->leaked_blocks += blocks[i].live;
+		truth->leaked_bytes += blocks[i].live ? blocks[i].size : 0;
+	}
+
+	lt_gen_chunk(g, 1);
+	for (uint32_t th = 2; th <= PL_THREADS; th++)
+		lt_gen_thread_create(g, 0, 1000 + th, th, 0);
+	for (uint32_t th = 2; th <= PL_THREADS; th++) {
+		lt_gen_chunk(g, th);
+		lt_gen_thread_start(g, 1100 + th, 0x7000 + th);
+	}
+	while (left) {
+		left = false;
+		for (uint32_t th = 1; th <= PL_THREADS; th++) {
+			size_t n = 1 + pl_rand(&x) % 400;
+			uint64_t last = 0;
+
+			if (at[th] == nev[th])
+				continue;
+			left = true;
+			lt_gen_chunk(g, th);
+			for (; n > 0 && at[th] < nev[th]; n--) {
+				const struct pl_event *e = &ev[th][at[th]++];
+				uint64_t frames[3] = { 0x401000 + e->stack, 0x402000, 0x403000 };
+
+				switch (e->kind) {
+				case PL_ALLOC:
+					lt_gen_alloc(g, LT_FN_MALLOC, e->stack, e->ticks, e->ptr, e->size);
+					break;
+				case PL_FREE:
+					lt_gen_free_rec(g, LT_FN_FREE, e->ticks, e->ptr);
+					break;
+				case PL_REALLOC:
+					lt_gen_realloc(g, e->stack, e->ticks, e->ticks + 1,
+						       e->ptr, e->new_ptr, e->size);
+					break;
+				case PL_STACK:
+					lt_gen_stack(g, e->stack, frames, 1 + e->stack % 3);
+					break;
+				case PL_LOST:
+					lt_gen_lost(g, e->ticks, 1, 0, 8);
+					break;
+				case PL_MODULE:
+					lt_gen_module(g, e->ticks, "/usr/lib/libpl.so", e->ptr,
+						      e->ptr, e->ptr + 0x1000, 0);
+					break;
+				}
+				last = e->ticks ? e->ticks : last;
+			}
+			lt_gen_chunk_ticks(g, last);
+		}
+	}
+	lt_gen_trailer(g, t + 10, NULL);
+	return g;
+}
+
+/* Sees the heap change by change, in order, and slowly: the merge gets
+ * ahead of the replay and has to wait for room. */
+struct heap_watch {
+	uint64_t hash, changes, live, peak;
+};
+
+static void watch_heap(void *ctx, uint64_t ticks, const struct lt_site *site,
+		       uint64_t size, double weight, int delta)
+{
+	struct heap_watch *w = ctx;
+	volatile unsigned spin = 0;
+
+	(void)weight;
+	w->hash = (w->hash ^ ticks ^ size << 20 ^ (uint64_t)site->stack_id << 40 ^
+		   (uint64_t)(delta > 0)) * 0x100000001b3ull;
+	w->changes++;
+	w->live += delta > 0 ? size : -size;
+	if (w->live > w->peak)
+		w->peak = w->live;
+	while (spin < 200)
+		spin++;
+}
+
+static struct lt_model *model_with_threads(const struct lt_dump *d, int threads,
+					   struct heap_watch *w)
+{
+	struct lt_model_hooks hooks = { .heap = watch_heap, .heap_ctx = w };
+	struct lt_err err = { "" };
+	struct lt_model *m;
+	int was = lt_model_threads;
+
+	lt_model_threads = threads;
+	if (lt_model_build_hooked(d, &hooks, &m, &err) < 0)
+		fail_msg("model: %s", err.msg);
+	lt_model_threads = was;
+	return m;
+}
+
+/* Every result of the replay, compared field by field. */
+static void assert_same_model(const struct lt_model *a, const struct lt_model *b)
+{
+	assert_memory_equal(&a->totals, &b->totals, sizeof(a->totals));
+	assert_memory_equal(&a->decoded, &b->decoded, sizeof(a->decoded));
+	assert_memory_equal(&a->lost, &b->lost, sizeof(a->lost));
+	assert_memory_equal(&a->anomalies, &b->anomalies, sizeof(a->anomalies));
+	assert_int_equal(a->events, b->events);
+	assert_int_equal(a->stack_records, b->stack_records);
+	assert_int_equal(a->peak_ticks, b->peak_ticks);
+	assert_int_equal(a->end_ticks, b->end_ticks);
+	assert_int_equal(a->nmodules, b->nmodules);
+	for (size_t i = 0; i < a->nmodules; i++) {
+		assert_int_equal(a->modules[i].bias, b->modules[i].bias);
+		assert_int_equal(a->modules[i].ticks, b->modules[i].ticks);
+	}
+	assert_int_equal(a->nsites, b->nsites);
+	for (size_t i = 0; i < a->nsites; i++) {
+		const struct lt_site *x = a->sites[i], *y = b->sites[i];
+
+		assert_int_equal(x->stack_id, y->stack_id);
+		assert_ptr_equal(x->frames, y->frames);
+		assert_int_equal(x->nframes, y->nframes);
+		assert_int_equal(x->first_ticks, y->first_ticks);
+		assert_int_equal(x->calls, y->calls);
+		assert_int_equal(x->bytes, y->bytes);
+		assert_int_equal(x->min_size, y->min_size);
+		assert_int_equal(x->max_size, y->max_size);
+		assert_int_equal(x->reallocs, y->reallocs);
+		assert_int_equal(x->temporary, y->temporary);
+		assert_int_equal(x->leaked_blocks, y->leaked_blocks);
+		assert_int_equal(x->leaked_bytes, y->leaked_bytes);
+	}
+	assert_int_equal(a->nthreads, b->nthreads);
+	for (size_t i = 0; i < a->nthreads; i++) {
+		assert_int_equal(a->threads[i]->serial, b->threads[i]->serial);
+		assert_int_equal(a->threads[i]->allocs, b->threads[i]->allocs);
+		assert_int_equal(a->threads[i]->start_ticks, b->threads[i]->start_ticks);
+	}
+	assert_int_equal(a->nwarnings, b->nwarnings);
+	for (size_t i = 0; i < a->nwarnings; i++)
+		assert_string_equal(a->warnings[i], b->warnings[i]);
+}
+
+static void test_pipeline_same_results(void **state)
+{
+	struct pl_truth truth;
+	struct lt_gen *g = pipeline_dump(&truth);
+	struct lt_err err = { "" };
+	char *name = lt_gen_tmpname();
+	struct lt_dump *d;
+	struct lt_model *alone, *piped;
+	struct heap_watch wa = { 0 }, wp = { 0 };
+	(void)state;
+
+	assert_int_equal(lt_gen_write(g, name, SIZE_MAX), 0);
+	lt_gen_free(g);
+	if (lt_dump_open(name, &d, &err) < 0)
+		fail_msg("open: %s", err.msg);
+	unlink(name);
+	free(name);
+	alone = model_with_threads(d, 0, &wa);
+	piped = model_with_threads(d, 1, &wp);
+
+	/* What the generator counted as it made the events. */
+	assert_int_equal(piped->totals.allocations, truth.allocations);
+	assert_int_equal(piped->totals.frees, truth.frees);
+	assert_int_equal(piped->totals.reallocs, truth.reallocs);
+	assert_int_equal(piped->totals.bytes_allocated, truth.bytes);
+	assert_int_equal(piped->totals.peak_bytes, truth.peak);
+	assert_int_equal(piped->totals.leaked_blocks, truth.leaked_blocks);
+	assert_int_equal(piped->totals.leaked_bytes, truth.leaked_bytes);
+	assert_int_equal(piped->totals.temporary, truth.temporary);
+	assert_int_equal(piped->anomalies.frees_untracked, truth.untracked);
+	assert_int_equal(piped->anomalies.ordering, 0);
+	assert_int_equal(piped->lost.allocs, truth.lost_allocs);
+	print_message("%llu temporary, %llu untracked, %llu reallocs\n",
+		      (unsigned long long)truth.temporary,
+		      (unsigned long long)truth.untracked,
+		      (unsigned long long)truth.reallocs);
+	assert_true(truth.temporary > 100 && truth.untracked > 100 &&
+		    truth.reallocs > 100);
+	assert_int_equal(piped->nsites, PL_STACKS);
+	assert_int_equal(piped->anomalies.stacks_undefined, 0);
+	/* And the same as replaying without the second thread, down to the
+	 * order of the heap's changes. */
+	assert_same_model(alone, piped);
+	assert_int_equal(wp.changes, truth.allocations * 2 - truth.leaked_blocks);
+	assert_int_equal(wp.peak, truth.peak);
+	assert_int_equal(wa.hash, wp.hash);
+
+	lt_model_free(alone);
+	lt_model_free(piped);
+	lt_dump_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +876,13 @@ int main(void)
 		cmocka_unit_test(test_sampled),
 		cmocka_unit_test(test_sampled_large),
 		cmocka_unit_test(test_truncated_replays),
+		cmocka_unit_test(test_pipeline_same_results),
 	};
-	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("model", tests, NULL, NULL);
+
+	/* Every scenario again, merged on a second thread however small. */
+	lt_model_threads = 1;
+	failed += cmocka_run_group_tests_name("model, merge on a thread", tests,
+					      NULL, NULL);
+	return failed;
 }
