@@ -488,6 +488,140 @@ static void test_random_corruption(void **state)
 	lt_gen_free(g);
 }
 
+/* Opens data[0, len) with the records checked on threads or not. */
+static int open_bytes(const uint8_t *data, size_t len, int threads,
+		      struct lt_dump **d, struct lt_err *err, const char *name)
+{
+	FILE *f = fopen(name, "wb");
+	int was = lt_dump_threads, rc;
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	lt_dump_threads = threads;
+	rc = lt_dump_open(name, d, err);
+	lt_dump_threads = was;
+	return rc;
+}
+
+/* The next of 0, by, 2 * by, ... and last n itself; then past n. */
+static size_t step(size_t v, size_t by, size_t n)
+{
+	return v == n ? n + 1 : v + by < n ? v + by : n;
+}
+
+/*
+ * Checking the records on two threads finds what one thread finds: the
+ * same counts, thread records in file order, the same net and rise per
+ * chunk, and, in a damaged dump, the same first fault, whichever half it
+ * is in and whatever bad header follows it.
+ */
+static void test_split_index(void **state)
+{
+	struct lt_gen *g = lt_gen_new(0, 0);
+	size_t len, nchunks = 0, hsize;
+	uint64_t offs[64];
+	const uint8_t *orig;
+	uint8_t *copy;
+	char *name = lt_gen_tmpname();
+	uint64_t t = 2000;
+	int opened = 0;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	for (uint32_t th = 2; th <= 3; th++)
+		lt_gen_thread_create(g, 0, t++, th, 0);
+	for (int c = 0; c < 30; c++) {
+		uint32_t th = 1 + (uint32_t)c % 3;
+		lt_gen_chunk(g, th);
+		if (c == 1 || c == 2)
+			lt_gen_thread_start(g, t++, 0x7000 + th);
+		for (int k = 0; k < 5 + c; k++)
+			lt_gen_alloc(g, LT_FN_MALLOC, 0, t++, 0x1000 + 16ull * (c * 64 + k), 8);
+		for (int k = 0; k < c; k += 2)
+			lt_gen_free_rec(g, LT_FN_FREE, t++, 0x1000 + 16ull * (c * 64 + k));
+		if (c % 7 == 3)
+			lt_gen_thread_create(g, 0, t++, 10 + (uint32_t)c, 0);
+	}
+	lt_gen_trailer(g, t, NULL);
+	orig = lt_gen_data(g, &len);
+	copy = malloc(len);
+	hsize = ((const struct lt_file_header *)orig)->header_size;
+	for (uint64_t off = hsize; off < len && nchunks < 64;) {
+		const struct lt_chunk_header *ch = (const void *)(orig + off);
+		offs[nchunks++] = off;
+		off += sizeof(*ch) + ch->size;
+	}
+	assert_true(nchunks > 30);
+
+	/* bad_rec, bad_hdr: chunk numbers, or nchunks for none. */
+	for (size_t bad_rec = 0; bad_rec <= nchunks; bad_rec = step(bad_rec, 3, nchunks)) {
+		for (size_t bad_hdr = 1; bad_hdr <= nchunks; bad_hdr = step(bad_hdr, 4, nchunks)) {
+			struct lt_dump *a = NULL, *b = NULL;
+			struct lt_err ea = { "" }, eb = { "" };
+			int ra, rb;
+
+			/* A second bad record, in the other half. */
+			size_t bad_rec2 = bad_rec + nchunks / 2;
+			char want[128] = "";
+
+			memcpy(copy, orig, len);
+			if (bad_rec < nchunks)   /* the chunk's first record */
+				((struct lt_rec_head *)(copy + offs[bad_rec] +
+					sizeof(struct lt_chunk_header)))->size = 12;
+			if (bad_rec2 < nchunks)
+				((struct lt_rec_head *)(copy + offs[bad_rec2] +
+					sizeof(struct lt_chunk_header)))->size = 12;
+			if (bad_hdr < nchunks)
+				((struct lt_chunk_header *)(copy + offs[bad_hdr]))->magic = 0;
+			if (bad_rec < nchunks && bad_rec < bad_hdr)
+				snprintf(want, sizeof(want), "record at byte %llu has size 12",
+					 (unsigned long long)(offs[bad_rec] +
+						sizeof(struct lt_chunk_header)));
+			else if (bad_hdr < nchunks)
+				snprintf(want, sizeof(want), "chunk at byte %llu has bad magic",
+					 (unsigned long long)offs[bad_hdr]);
+			ra = open_bytes(copy, len, 0, &a, &ea, name);
+			rb = open_bytes(copy, len, 1, &b, &eb, name);
+			assert_int_equal(ra, rb);
+			assert_string_equal(ea.msg, eb.msg);
+			if (want[0] && !strstr(eb.msg, want))
+				fail_msg("\"%s\" does not say \"%s\"", eb.msg, want);
+			assert_int_equal(ra, want[0] ? -1 : 0);
+			if (ra < 0)
+				continue;
+			assert_int_equal(a->records, b->records);
+			assert_int_equal(a->unknown_records, b->unknown_records);
+			assert_int_equal(a->nchunks, b->nchunks);
+			assert_int_equal(a->live_bound, b->live_bound);
+			assert_int_equal(a->nthread_recs, b->nthread_recs);
+			assert_int_equal(a->nthread_recs, 8);
+			for (size_t i = 0; i < a->nthread_recs; i++) {
+				assert_int_equal((const uint8_t *)a->thread_recs[i].rec - a->base,
+						 (const uint8_t *)b->thread_recs[i].rec - b->base);
+				assert_int_equal(a->thread_recs[i].thread,
+						 b->thread_recs[i].thread);
+				if (i)   /* file order */
+					assert_true(a->thread_recs[i].rec > a->thread_recs[i - 1].rec);
+			}
+			for (size_t i = 0; i < a->nchunks; i++) {
+				assert_int_equal(a->chunks[i].net, b->chunks[i].net);
+				assert_int_equal(a->chunks[i].rise, b->chunks[i].rise);
+			}
+			assert_int_equal(a->trailer != NULL, b->trailer != NULL);
+			assert_true(a->trailer != NULL);
+			opened++;
+			lt_dump_close(a);
+			lt_dump_close(b);
+		}
+	}
+	assert_int_equal(opened, 1);   /* the undamaged dump */
+	unlink(name);
+	free(name);
+	free(copy);
+	lt_gen_free(g);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +634,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_bound),
 		cmocka_unit_test(test_missing_and_empty),
 		cmocka_unit_test(test_random_corruption),
+		cmocka_unit_test(test_split_index),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write-golden") == 0) {
@@ -508,5 +643,12 @@ int main(int argc, char **argv)
 		lt_gen_free(g);
 		return rc ? 1 : 0;
 	}
-	return cmocka_run_group_tests_name("dump", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("dump", tests, NULL, NULL);
+
+	/* Every case again, the records checked on two threads however
+	 * small the dump (test_split_index sets its own). */
+	lt_dump_threads = 1;
+	failed += cmocka_run_group_tests_name("dump, records checked on two "
+					      "threads", tests, NULL, NULL);
+	return failed;
 }
