@@ -81,9 +81,13 @@ struct lt_dump {
 int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err);
 
 /* Whether lt_dump_open checks records on a second thread: -1 (the
- * default) for a dump of 16 MiB or more where two CPUs are there, 0
+ * default) for a dump of 16 MiB or more when lt_dump_spare_cpu(), 0
  * never, 1 always.  For tests: the result is the same either way. */
 extern int lt_dump_threads;
+
+/* Whether a second thread would find a CPU of its own now: this process
+ * may run on two or more, and nothing else is running (/proc/loadavg). */
+bool lt_dump_spare_cpu(void);
 
 /* Unmap and free; NULL is fine. */
 void lt_dump_close(struct lt_dump *d);
