@@ -841,7 +841,7 @@ static bool record_ticks(const struct lt_rec_head *h, uint64_t *ticks)
 #define CACHE_PAD(name) char name[64]
 
 struct pipe {
-	/* The merge's own. */
+	/* Written by the merge alone (the replay reads fill[b] once a batch). */
 	struct step *steps;       /* PIPE_BATCHES batches, or one in turn */
 	size_t batch;             /* steps a batch */
 	struct lt_model *m;       /* for the replay, when it is in turn */

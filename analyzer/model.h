@@ -175,8 +175,8 @@ int lt_model_build_hooked(const struct lt_dump *d,
 
 void lt_model_free(struct lt_model *m);
 
-/* Whether the replay merges on a second thread: -1 (the default) decides
- * by the dump's size and the CPUs this process may run on, 0 never, 1
+/* Whether the replay merges on a second thread: -1 (the default) for a
+ * dump of 65,536 records or more when lt_dump_spare_cpu(), 0 never, 1
  * always.  For tests: the results are the same either way. */
 extern int lt_model_threads;
 
