@@ -276,14 +276,26 @@ static void *check_part(void *arg)
  * machine something outside the container shows running at most samples
  * of an idle system.  Unreadable: no.
  */
+bool lt_dump_spare_cpu_in(int cpus, const char *loadavg)
+{
+	const char *p = loadavg;
+	long running;
+
+	for (int field = 0; field < 3; p++) {
+		if (!*p)
+			return false;
+		field += *p == ' ';
+	}
+	running = strtol(p, NULL, 10);
+	return cpus >= 2 && running >= 1 && running - 1 < cpus;
+}
+
 bool lt_dump_spare_cpu(void)
 {
 	cpu_set_t cpus;
 	char buf[128];
-	const char *p;
 	ssize_t n;
-	int fd, field = 0;
-	long running;
+	int fd;
 
 	if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0 || CPU_COUNT(&cpus) < 2)
 		return false;
@@ -295,12 +307,7 @@ bool lt_dump_spare_cpu(void)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	for (p = buf; *p && field < 3; p++)
-		field += *p == ' ';
-	if (field < 3)
-		return false;
-	running = strtol(p, NULL, 10);
-	return running >= 1 && running - 1 < CPU_COUNT(&cpus);
+	return lt_dump_spare_cpu_in(CPU_COUNT(&cpus), buf);
 }
 
 /*
@@ -376,7 +383,6 @@ static int check_chunks(struct lt_dump *d, const struct lt_rec_head **last,
 			return lt_err_set(err, "%s: out of memory indexing thread "
 					  "records", d->path);
 		}
-		d->thread_rec_cap = d->nthread_recs;
 		for (int k = 0; k < 2; k++)
 			for (size_t i = 0; i < part[k].nrecs; i++)
 				d->thread_recs[n++] = part[k].recs[i];

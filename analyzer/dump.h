@@ -55,7 +55,7 @@ struct lt_dump {
 	size_t nstreams;
 	uint32_t *stream_chunks;             /* backing store of streams */
 	struct lt_dump_thread_rec *thread_recs;   /* in file order */
-	size_t nthread_recs, thread_rec_cap;
+	size_t nthread_recs;
 
 	uint64_t data_end;       /* end of the last complete chunk */
 	bool truncated;          /* partial last chunk or no final trailer */
@@ -86,8 +86,11 @@ int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err);
 extern int lt_dump_threads;
 
 /* Whether a second thread would find a CPU of its own now: this process
- * may run on two or more, and nothing else is running (/proc/loadavg). */
+ * may run on two or more, and fewer other tasks are running than it has
+ * CPUs (/proc/loadavg; dump.c says why one more than would leave a CPU
+ * idle).  _in decides from a CPU count and that file's text. */
 bool lt_dump_spare_cpu(void);
+bool lt_dump_spare_cpu_in(int cpus, const char *loadavg);
 
 /* Unmap and free; NULL is fine. */
 void lt_dump_close(struct lt_dump *d);

@@ -622,6 +622,24 @@ static void test_split_index(void **state)
 	lt_gen_free(g);
 }
 
+/* The second thread's condition, from /proc/loadavg's text ("R/T" is the
+ * fourth field; R counts the caller). */
+static void test_spare_cpu(void **state)
+{
+	(void)state;
+
+	assert_true(lt_dump_spare_cpu_in(2, "0.52 0.91 0.93 1/87 19235\n"));
+	assert_true(lt_dump_spare_cpu_in(2, "0.52 0.91 0.93 2/87 19235\n"));
+	assert_false(lt_dump_spare_cpu_in(2, "1.90 1.20 0.93 3/87 19235\n"));
+	assert_false(lt_dump_spare_cpu_in(1, "0.00 0.00 0.00 1/87 19235\n"));
+	assert_true(lt_dump_spare_cpu_in(8, "5.00 5.00 5.00 8/300 1\n"));
+	assert_false(lt_dump_spare_cpu_in(8, "5.00 5.00 5.00 9/300 1\n"));
+	/* Not what the file says: no second thread. */
+	assert_false(lt_dump_spare_cpu_in(2, ""));
+	assert_false(lt_dump_spare_cpu_in(2, "0.52 0.91"));
+	assert_false(lt_dump_spare_cpu_in(2, "0.52 0.91 0.93 x/87 1"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +653,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_missing_and_empty),
 		cmocka_unit_test(test_random_corruption),
 		cmocka_unit_test(test_split_index),
+		cmocka_unit_test(test_spare_cpu),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write-golden") == 0) {
