@@ -66,6 +66,10 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 SHIM_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                -fno-omit-frame-pointer $(UNWIND_CFLAGS)
 
+# The wrappers read the caller's stack pointer from the CFA, and malloc's
+# and free's counting paths save no frame pointer (see hooks.c).
+$(BUILD)/interposer/hooks.o: SHIM_CFLAGS += -fomit-frame-pointer
+
 $(BUILD)/interposer/%.o: interposer/%.c $(BUILD)/.flags $(BUILD)/.deps-ok | $(BUILD)/interposer
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(SHIM_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

@@ -124,6 +124,7 @@ void lt_init(void)
 		return;
 	}
 	lt_self.serial = 1;
+	lt_sampled_init();
 	if (lt_writer_open(0, NULL) < 0) {
 		atomic_store(&lt_state, LT_OFF);
 		return;

@@ -21,10 +21,10 @@
 #include "shim.h"
 
 #define RET_ADDR() __builtin_return_address(0)
-/* The caller's stack pointer just before its call instruction: the shim is
- * built with frame pointers, so it sits above the return address and the
- * saved frame pointer. */
-#define CALLER_SP() ((uint64_t)(uintptr_t)__builtin_frame_address(0) + 16)
+/* The caller's stack pointer just before its call instruction: the
+ * canonical frame address, which needs no frame pointer (this file is built
+ * without them, so that malloc's and free's counting paths set up none). */
+#define CALLER_SP() ((uint64_t)(uintptr_t)__builtin_dwarf_cfa())
 
 static inline bool recording(const struct lt_thread *t)
 {
@@ -157,20 +157,8 @@ record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks, void *ret,
 	t->guard--;
 }
 
-/*
- * LIBTRACE_SAMPLE: nearly every call is only counted, inline in malloc and
- * free themselves; the few they record go through these, out of line, so
- * that the counting path saves no registers for the recording one.
- */
-static __attribute__((noinline)) void
-sampled_write_alloc(struct lt_thread *t, void *p, uint64_t size, void *ret,
-		    uint64_t sp)
-{
-	t->guard++;
-	write_alloc(t, LT_FN_MALLOC, p, size, ret, sp);
-	t->guard--;
-}
-
+/* LIBTRACE_SAMPLE: a free its page's hint sent to the full path.  Few
+ * blocks were sampled, and their records are written out of line. */
 static __attribute__((noinline)) void
 sampled_write_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 {
@@ -179,8 +167,7 @@ sampled_write_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 	record_free(t, LT_FN_FREE, p, ticks, ret, sp, lt_usable(p));
 }
 
-static __attribute__((noinline)) void
-sampled_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
+static void sampled_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 {
 	if (lt_sampled_take(p)) {
 		sampled_write_free(t, p, ret, sp);
@@ -214,34 +201,48 @@ traced_malloc(struct lt_thread *t, size_t size, void *ret, uint64_t sp)
 	return p;
 }
 
-/* With LIBTRACE_SAMPLE, malloc and free count here and call out only for
- * a sample; every other path is a tail call, so this one saves no more
- * registers than it needs itself.  The return address and the caller's
- * stack pointer are read off the frame after the real call. */
+/*
+ * The counting path, with LIBTRACE_SAMPLE: a block below the interval whose
+ * bytes do not run the thread's countdown out is only counted, and a block
+ * whose page no sampled block is on is only counted when freed.  Whether it
+ * is open is decided before the real call, so that everything else (a
+ * sample, a thread not yet begun, re-entry, recording off, exact runs) is
+ * one tail call to the full path.  Every instruction here is paid on every
+ * call of a sampled run (LIBTRACE_SAMPLE's budget is 5%).
+ */
+/* A chunk header's usable bytes, unless the chunk is mmapped (whose
+ * header counts differently: lt_chunk_usable). */
+#define HEAD_MMAPPED(head) ((head) & 2)
+#define HEAD_USABLE(head) ((int64_t)((head) & ~(size_t)7) - 8)
+
+/* Apart from malloc so that the full path, and every exact run, saves
+ * none of the registers this needs across the real call. */
+static __attribute__((noinline)) void *count_malloc(size_t size)
+{
+	void *p = lt_real.malloc(size);
+
+	if (lt_likely(p != NULL)) {
+		struct lt_thread *t = &lt_self;
+		struct lt_counts *c = &t->buf->counts;
+		size_t head = ((const size_t *)p)[-1];
+
+		t->sample_left -= (int64_t)size;
+		c->allocs++;
+		c->bytes += size;
+		live_add(c, lt_likely(!HEAD_MMAPPED(head)) ? HEAD_USABLE(head) : lt_chunk_usable(p));
+	}
+	return p;
+}
+
 LT_EXPORT void *malloc(size_t size)
 {
 	struct lt_thread *t = &lt_self;
 
-	/* A buffer means the shim is up and this thread has begun. */
-	if (!lt_opt.sample || lt_unlikely(t->buf == NULL) || !recording(t))
+	/* size < lt_count_below, so the conversion is exact. */
+	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
+	    lt_unlikely(t->buf == NULL) || !recording(t))
 		return traced_malloc(t, size, RET_ADDR(), CALLER_SP());
-
-	void *p = lt_real.malloc(size);
-	struct lt_counts *c = &t->buf->counts;
-
-	if (lt_unlikely(!p))
-		return p;
-	c->allocs++;
-	c->bytes += size;
-	live_add(c, lt_usable(p));
-	if (lt_likely(size < lt_opt.sample)) {
-		t->sample_left -= (int64_t)size;
-		if (lt_likely(t->sample_left > 0))
-			return p;
-		lt_sample_next(t);
-	}
-	sampled_write_alloc(t, p, size, RET_ADDR(), CALLER_SP());
-	return p;
+	return count_malloc(size);
 }
 
 LT_EXPORT void *calloc(size_t n, size_t size)
@@ -287,23 +288,34 @@ traced_free(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 	lt_real.free(p);
 }
 
+static __attribute__((noinline)) void
+free_full(struct lt_thread *t, void *p, void *ret, uint64_t sp)
+{
+	if (!p || lt_unlikely(lt_boot_owns(p)))
+		return;
+	if (!lt_opt.sample || lt_unlikely(t->buf == NULL) || !recording(t))
+		traced_free(t, p, ret, sp);
+	else
+		sampled_free(t, p, ret, sp);
+}
+
 LT_EXPORT void free(void *p)
 {
 	struct lt_thread *t = &lt_self;
+	struct lt_buf *b = t->buf;
 
-	if (!p || lt_unlikely(lt_boot_owns(p)))
-		return;
-	if (!lt_opt.sample || lt_unlikely(t->buf == NULL) || !recording(t)) {
-		traced_free(t, p, RET_ADDR(), CALLER_SP());
-	} else if (lt_likely(!lt_sampled_maybe(p)) && lt_likely(lt_glibc_chunks)) {
-		struct lt_counts *c = &t->buf->counts;
+	/* NULL's page and the start-up pool's have their hints set for good. */
+	if (lt_likely(!lt_sampled_maybe(p)) && lt_likely(b != NULL) && recording(t)) {
+		size_t head = ((const size_t *)p)[-1];
 
-		c->frees++;
-		c->live -= lt_chunk_usable(p);
-		lt_real.free(p);
-	} else {
-		sampled_free(t, p, RET_ADDR(), CALLER_SP());
+		if (lt_likely(!HEAD_MMAPPED(head))) {
+			b->counts.frees++;
+			b->counts.live -= HEAD_USABLE(head);
+			lt_real.free(p);
+			return;
+		}
 	}
+	free_full(t, p, RET_ADDR(), CALLER_SP());
 }
 
 /* realloc and reallocarray share this; bytes = nmemb * size, checked by the
@@ -389,10 +401,9 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 	return p;
 }
 
-LT_EXPORT void *realloc(void *old, size_t size)
+static __attribute__((noinline)) void *
+realloc_full(struct lt_thread *t, void *old, size_t size, void *ret, uint64_t sp)
 {
-	struct lt_thread *t = &lt_self;
-
 	if (lt_unlikely(not_ready(t))) {
 		if (lt_real.realloc && !t->starting && !(old && lt_boot_owns(old)))
 			return lt_real.realloc(old, size);
@@ -401,7 +412,52 @@ LT_EXPORT void *realloc(void *old, size_t size)
 			memcpy(p, old, lt_boot_size(old) < size ? lt_boot_size(old) : size);
 		return p;
 	}
-	return do_realloc(t, LT_FN_REALLOC, old, size, RET_ADDR(), CALLER_SP());
+	return do_realloc(t, LT_FN_REALLOC, old, size, ret, sp);
+}
+
+/* realloc's counting path: a new block, or an unsampled heap block
+ * resized, to a size that leaves the countdown running; counted as
+ * do_realloc counts it.  Apart from realloc as count_malloc is. */
+static __attribute__((noinline)) void *
+count_realloc(void *old, size_t size, int64_t old_usable)
+{
+	void *p = lt_real.realloc(old, size);
+
+	if (lt_likely(p != NULL)) {
+		struct lt_thread *t = &lt_self;
+		struct lt_counts *c = &t->buf->counts;
+		size_t head = ((const size_t *)p)[-1];
+
+		t->sample_left -= (int64_t)size;
+		c->allocs++;
+		c->reallocs++;
+		c->bytes += size;
+		c->live -= old_usable;
+		live_add(c, lt_likely(!HEAD_MMAPPED(head)) ? HEAD_USABLE(head) : lt_chunk_usable(p));
+	}
+	return p;   /* NULL: the block is as it was (size > 0 or old NULL) */
+}
+
+LT_EXPORT void *realloc(void *old, size_t size)
+{
+	struct lt_thread *t = &lt_self;
+	int64_t old_usable = 0;
+
+	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
+	    lt_unlikely(t->buf == NULL) || !recording(t))
+		goto full;
+	if (old) {
+		/* size 0 frees; the start-up pool's pages have their hints set. */
+		if (lt_unlikely(size == 0) || lt_unlikely(lt_sampled_maybe(old)))
+			goto full;
+		size_t head = ((const size_t *)old)[-1];
+		if (lt_unlikely(HEAD_MMAPPED(head)))
+			goto full;
+		old_usable = HEAD_USABLE(head);
+	}
+	return count_realloc(old, size, old_usable);
+full:
+	return realloc_full(t, old, size, RET_ADDR(), CALLER_SP());
 }
 
 LT_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)

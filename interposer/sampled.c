@@ -26,10 +26,15 @@
 #define SET_SLOTS  (1u << SET_BITS)
 #define DELETED    1ull                 /* no block lives at address 1 */
 
+uint64_t lt_count_below;
 static _Atomic(_Atomic uint64_t *) set;
 static _Atomic uint32_t used;           /* slots ever claimed from empty */
-_Atomic bool lt_sample_overflowed;
-_Atomic uint8_t lt_sample_hints[1u << LT_HINT_BITS];  /* sampled blocks per page */
+static _Atomic bool overflowed;
+static _Atomic uint8_t hints[1u << LT_HINT_BITS];   /* sampled blocks per page */
+static const _Atomic uint8_t hints_closed[1u << LT_HINT_BITS] = {
+	[0 ... (1u << LT_HINT_BITS) - 1] = 255
+};
+_Atomic(const _Atomic uint8_t *) lt_free_hints = hints_closed;
 
 static _Atomic uint64_t *table(void)
 {
@@ -55,7 +60,7 @@ static inline unsigned home(uint64_t p)
  * the counter they read is already in cache. */
 static inline _Atomic uint8_t *hint(uint64_t p)
 {
-	return &lt_sample_hints[(p >> 12) & ((1u << LT_HINT_BITS) - 1)];
+	return &hints[(p >> 12) & ((1u << LT_HINT_BITS) - 1)];
 }
 
 /* Counts one more or one fewer; a counter that reached 255 stays there. */
@@ -74,11 +79,28 @@ static void hint_add(_Atomic uint8_t *c, int delta)
  * any thread its blocks are handed to. */
 static void overflow(void)
 {
-	if (atomic_load_explicit(&lt_sample_overflowed, memory_order_acquire))
+	if (atomic_load_explicit(&overflowed, memory_order_acquire))
 		return;
 	for (unsigned i = 0; i < (1u << LT_HINT_BITS); i++)
-		atomic_store_explicit(&lt_sample_hints[i], 255, memory_order_relaxed);
-	atomic_store_explicit(&lt_sample_overflowed, true, memory_order_release);
+		atomic_store_explicit(&hints[i], 255, memory_order_relaxed);
+	atomic_store_explicit(&overflowed, true, memory_order_release);
+}
+
+/*
+ * free reads a page's hint before anything else, so the pages a free must
+ * never only count get a hint that stays set: the page of NULL and those
+ * of the start-up pool, whose blocks the real free never saw.
+ */
+void lt_sampled_init(void)
+{
+	if (!lt_opt.sample || !lt_glibc_chunks)
+		return;
+	atomic_store_explicit(hint(0), 255, memory_order_relaxed);
+	for (uint64_t p = (uint64_t)(uintptr_t)lt_boot_pool & ~4095ull;
+	     p < (uint64_t)(uintptr_t)(lt_boot_pool + LT_BOOT_POOL_BYTES); p += 4096)
+		atomic_store_explicit(hint(p), 255, memory_order_relaxed);
+	atomic_store_explicit(&lt_free_hints, hints, memory_order_release);
+	lt_count_below = lt_opt.sample;
 }
 
 void lt_sampled_add(void *ptr)
@@ -87,7 +109,7 @@ void lt_sampled_add(void *ptr)
 	uint64_t p = (uint64_t)(uintptr_t)ptr;
 	unsigned h = home(p);
 
-	if (!t || atomic_load_explicit(&lt_sample_overflowed, memory_order_acquire)) {
+	if (!t || atomic_load_explicit(&overflowed, memory_order_acquire)) {
 		overflow();
 		return;
 	}
@@ -118,7 +140,7 @@ bool lt_sampled_take(void *ptr)
 	uint64_t p = (uint64_t)(uintptr_t)ptr;
 	unsigned h = home(p);
 
-	if (lt_unlikely(atomic_load_explicit(&lt_sample_overflowed, memory_order_relaxed)))
+	if (lt_unlikely(atomic_load_explicit(&overflowed, memory_order_relaxed)))
 		return true;
 	if (!t || !atomic_load_explicit(hint(p), memory_order_relaxed))
 		return false;

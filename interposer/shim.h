@@ -363,19 +363,32 @@ static inline bool lt_sampled(struct lt_thread *t, uint64_t size)
  * written (true also once the set is full: then every release is). */
 LT_HIDDEN void lt_sampled_add(void *ptr);
 LT_HIDDEN bool lt_sampled_take(void *ptr);
-/* The first question of lt_sampled_take, inline for every free: false
- * means certainly not recorded (see sampled.c).  Once the set overflowed,
- * every page's counter is stuck at 255, so the answer is always maybe. */
+/*
+ * malloc and realloc only count a block smaller than this (unless the
+ * countdown runs out): the sampling interval with LIBTRACE_SAMPLE and
+ * glibc's chunk layout, else 0, which closes their counting paths.
+ */
+LT_HIDDEN extern uint64_t lt_count_below;
+/*
+ * free's first question, and realloc's of its old block: false means
+ * certainly not a sampled block (see sampled.c), and the block is only
+ * counted.  A counter per page; every counter says "maybe" (255, which
+ * never moves) in a table that closes the counting path: until start-up,
+ * in an exact run, over another allocator, and once the set overflowed.
+ */
 #define LT_HINT_BITS 15
-LT_HIDDEN extern _Atomic uint8_t lt_sample_hints[1u << LT_HINT_BITS];
-LT_HIDDEN extern _Atomic bool lt_sample_overflowed;
+LT_HIDDEN extern _Atomic(const _Atomic uint8_t *) lt_free_hints;
 static inline bool lt_sampled_maybe(const void *ptr)
 {
 	uint64_t page = (uint64_t)(uintptr_t)ptr >> 12;
+	const _Atomic uint8_t *hints = atomic_load_explicit(&lt_free_hints, memory_order_acquire);
 
-	return atomic_load_explicit(&lt_sample_hints[page & ((1u << LT_HINT_BITS) - 1)],
+	return atomic_load_explicit(&hints[page & ((1u << LT_HINT_BITS) - 1)],
 				    memory_order_relaxed) != 0;
 }
+/* Opens the counting paths (lt_count_below, lt_free_hints) when the options
+ * and the allocator allow, before recording starts. */
+LT_HIDDEN void lt_sampled_init(void);
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);
 LT_HIDDEN void lt_finish(enum lt_end_reason why, int code);

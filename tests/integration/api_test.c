@@ -120,11 +120,15 @@ static void check_counting(void)
  * live_bytes moves by each block's malloc_usable_size(), which the shim
  * reads off glibc's chunk header instead of calling it: blocks of every
  * kind and size class, including mmapped and aligned ones, and frees.
+ * Each mmapped block freed raises glibc's mmap threshold to its size, up
+ * to 32 MiB: only the last size is mmapped for every kind (the last kind
+ * resizes one such block).
  */
 static void check_usable(void)
 {
-	static const size_t sizes[] = { 1, 8, 24, 25, 100, 1000, 4096, 70000, 200000, 3u << 20 };
-	enum { KINDS = 5 };
+	static const size_t sizes[] = { 1, 8, 24, 25, 100, 1000, 4096, 70000, 200000, 3u << 20,
+					40u << 20 };
+	enum { KINDS = 6 };
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		for (int k = 0; k < KINDS; k++) {
@@ -137,6 +141,7 @@ static void check_usable(void)
 			case 2: p = memalign(4096, sizes[i]); break;
 			case 3: if (posix_memalign(&p, 64, sizes[i])) p = NULL; break;
 			case 4: p = realloc(malloc(16), sizes[i]); break;
+			case 5: p = realloc(malloc(40u << 20), sizes[i]); break;
 			}
 			b = lt_stats();
 			if (!p)
