@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -549,6 +550,61 @@ static void test_gnu_debuglink(void **state)
 	assert_string_equal(f[0].module, path);
 	assert_string_equal(lt_sym_warnings(sym), "");
 	lt_sym_free(sym);
+}
+
+/* Whether libdebuginfod is in the process, asked of the C library's dlopen
+ * (the analyzer's own refuses it without a server). */
+static bool debuginfod_loaded(void)
+{
+	void *next = dlsym(RTLD_NEXT, "dlopen");
+	void *(*real)(const char *, int);
+	void *h;
+
+	assert_non_null(next);
+	memcpy(&real, &next, sizeof(real));
+	h = real("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD);
+	if (h)
+		dlclose(h);
+	return h != NULL;
+}
+
+/* A file whose debug information is nowhere on disk is looked for no
+ * further without a debuginfod server: libdwfl's last step would load the
+ * client and libcurl's thirty libraries for an answer of ENOSYS.  With a
+ * server named, the library is loaded as asked. */
+static void test_no_debuginfod_without_server(void **state)
+{
+	(void)state;
+	known_function();
+	uintptr_t ra = captured_ra;
+	struct object self = object_of(ra);
+	char path[PATH_MAX];
+	doctored_copy(self.path, "objcopy --strip-debug copy", path);
+
+	unsetenv("DEBUGINFOD_URLS");
+	assert_false(debuginfod_loaded());
+	struct lt_symbolizer *sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
+					   self.build_id, self.build_id_len, 1), 0);
+	struct lt_sym_frame f[MAX_FRAMES];
+	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES), 1);
+	assert_string_equal(f[0].function, "known_function");
+	assert_null(f[0].file);   /* the line table went with the debug info */
+	assert_false(debuginfod_loaded());
+	lt_sym_free(sym);
+
+	setenv("DEBUGINFOD_URLS", "", 1);
+	assert_null(dlopen("libdebuginfod.so.1", RTLD_LAZY));
+	setenv("DEBUGINFOD_URLS", "http://127.0.0.1:1", 1);
+	void *h = dlopen("libdebuginfod.so.1", RTLD_LAZY);
+	unsetenv("DEBUGINFOD_URLS");
+	if (!h) {
+		print_message("libdebuginfod.so.1 not installed (Debian: libdebuginfod1)\n");
+		skip();
+	}
+	assert_true(debuginfod_loaded());
+	dlclose(h);
 }
 
 /* Without .debug_aranges (clang does not emit it) libdwfl 0.188 finds no
@@ -1171,6 +1227,7 @@ int main(void)
 		TEST(test_asm_label),
 		TEST(test_libc_function),
 		TEST(test_gnu_debuglink),
+		TEST(test_no_debuginfod_without_server),
 		TEST(test_no_aranges),
 		TEST(test_dynsym_only),
 		TEST(test_names_match_libdw),
