@@ -22,36 +22,49 @@
 /* ---- live blocks: open addressing, linear probing --------------------- */
 
 /*
- * 24 bytes a block: this table is what grows with a leaky program, and the
+ * 16 bytes a block: this table is what grows with a leaky program, and the
  * replay's time goes into probing it.  The bench's CPython job has up to
  * 494,000 blocks live at once.  At 32 bytes a slot its table took 32 MiB,
  * and its report about 0.4 s in 59 MB; at 24 bytes, 24 MiB and 0.3 s in
  * 47 MB.  Sized up front from the dump's live bound (two thirds full at
- * the bound) instead of doubling from 1,024 slots, it is 17 MiB and the
- * report takes 38 MB: doubling had also zeroed 24 MiB of smaller tables.
+ * the bound) instead of doubling from 1,024 slots, it was 17 MiB and the
+ * report took 38 MB: doubling had also zeroed 24 MiB of smaller tables.
+ * At 16 bytes it is 11 MiB; the Perl dump's report went 96 -> 82 ms.
  *
- * A block keeps its size and the number of its acquisition among all the
- * dump's (its serial), 48 bits each.  No dump holds 2^48 acquisitions: that
- * is 11 PB of records.  No allocator returns a block of 2^48 bytes either,
- * but a damaged dump may say so: such a size is kept aside, in big_sizes.
+ * A block keeps its size, its site and the thread that acquired it (the
+ * temporary rule's question, see release()), in 28, 20 and 16 bits.  A
+ * block with a field that does not fit (256 MiB less a byte or more, the
+ * 1,048,577th site, the 65,537th thread) keeps all three aside, in a hash
+ * by address, with all ones in its size field.  A damaged dump can make
+ * that every block; the replay is only slower.
  */
-#define LIVE_BITS      48
-#define LIVE_MASK      ((1ull << LIVE_BITS) - 1)
-#define LIVE_SIZE_BIG  LIVE_MASK
+#ifndef LIVE_SIZE_BITS        /* test_model_narrow builds them narrow */
+#define LIVE_SIZE_BITS   28
+#define LIVE_SITE_BITS   20
+#define LIVE_THREAD_BITS 16
+#endif
+_Static_assert(LIVE_SIZE_BITS + LIVE_SITE_BITS + LIVE_THREAD_BITS <= 64 &&
+	       LIVE_SITE_BITS < 32 && LIVE_THREAD_BITS < 32,
+	       "a live block's fields fit in its 64 bits");
+#define LIVE_ASIDE       ((1ull << LIVE_SIZE_BITS) - 1)  /* size field: see p->aside */
 
 struct live_block {
 	uint64_t ptr;            /* 0 = empty slot */
-	uint64_t size_serial;    /* bits 0..47 size (LIVE_SIZE_BIG: aside),
-				  * 48..63 the serial's bits 32..47 */
-	uint32_t serial_lo;
-	uint32_t site;           /* index into priv->site_vec */
+	uint64_t packed;         /* size | site << 28 | thread << 48 */
 };
 
 LT_PTR_TABLE(live_table, struct live_block)
 
-struct big_size {
-	uint64_t ptr;
+/* A block's fields, packed or aside. */
+struct block_info {
 	uint64_t size;
+	uint32_t site;           /* index into priv->site_vec */
+	uint32_t thread;         /* thread_entry.index of its acquirer */
+};
+
+struct aside_block {
+	uint64_t ptr;
+	struct block_info info;
 	UT_hash_handle hh;
 };
 
@@ -65,7 +78,9 @@ struct site_entry {
 
 struct thread_entry {
 	struct lt_thread t;
-	uint64_t recent[2];      /* serial + 1 of its last two acquisitions */
+	uint32_t index;          /* in the order first met, from 0 */
+	uint64_t recent[2];      /* the addresses its last two acquisitions
+				  * returned (0 for a failed one) */
 	uint64_t birth;          /* ticks from which it carries its pthread_t */
 	bool alive;
 	bool has_birth;
@@ -121,8 +136,8 @@ struct step {
 
 struct lt_model_priv {
 	struct live_table live;
-	struct big_size *big_sizes;      /* uthash by ptr: LIVE_SIZE_BIG */
-	uint64_t acquisitions;           /* serial of the next one */
+	struct aside_block *aside;       /* uthash by ptr: size LIVE_ASIDE */
+	uint32_t nthreads;               /* thread_entry.index of the next */
 	struct site_entry *sites;        /* uthash by stack id */
 	struct site_entry **site_vec;
 	size_t nsite_vec, site_cap;
@@ -280,6 +295,7 @@ static struct thread_entry *get_thread(struct lt_model *m, uint32_t serial)
 	}
 	t->t.serial = serial;
 	t->t.is_main = serial == m->dump->hdr->main_thread;
+	t->index = p->nthreads++;
 	if (LT_HASH_ADD(p->threads, t.serial, sizeof(serial), t) < 0) {
 		free(t);
 		p->oom = true;
@@ -405,45 +421,46 @@ static struct thread_entry *resolve_pthread(struct lt_model *m,
 
 /* ---- replay -------------------------------------------------------------- */
 
-static uint64_t block_serial(const struct live_block *b)
+static struct block_info block_info(const struct lt_model_priv *p,
+				    const struct live_block *b)
 {
-	return (b->size_serial >> LIVE_BITS) << 32 | b->serial_lo;
+	struct aside_block *e;
+
+	if (__builtin_expect((b->packed & LIVE_ASIDE) != LIVE_ASIDE, 1))
+		return (struct block_info){
+			.size = b->packed & LIVE_ASIDE,
+			.site = (uint32_t)(b->packed >> LIVE_SIZE_BITS) &
+				((1u << LIVE_SITE_BITS) - 1),
+			.thread = (uint32_t)(b->packed >> (LIVE_SIZE_BITS + LIVE_SITE_BITS)) &
+				  ((1u << LIVE_THREAD_BITS) - 1),
+		};
+	HASH_FIND(hh, p->aside, &b->ptr, sizeof(b->ptr), e);
+	return e ? e->info : (struct block_info){ 0, 0, UINT32_MAX };
 }
 
-static uint64_t block_size(const struct lt_model_priv *p,
-			   const struct live_block *b)
-{
-	uint64_t size = b->size_serial & LIVE_MASK;
-	struct big_size *e;
-
-	if (__builtin_expect(size != LIVE_SIZE_BIG, 1))
-		return size;
-	HASH_FIND(hh, p->big_sizes, &b->ptr, sizeof(b->ptr), e);
-	return e ? e->size : size;
-}
-
-/* Fills *b; -1 when a size kept aside finds no memory. */
+/* Fills *b; -1 when a block kept aside finds no memory.  A size field of
+ * all ones (LIVE_ASIDE) says the fields are aside, so a packed size stays
+ * below it. */
 static int block_make(struct lt_model_priv *p, struct live_block *b,
-		      uint64_t ptr, uint64_t size, uint32_t site,
-		      uint64_t serial)
+		      uint64_t ptr, const struct block_info *in)
 {
-	*b = (struct live_block){
-		.ptr = ptr,
-		.size_serial = (size < LIVE_SIZE_BIG ? size : LIVE_SIZE_BIG) |
-			       (serial >> 32) << LIVE_BITS,
-		.serial_lo = (uint32_t)serial,
-		.site = site,
-	};
-	if (size >= LIVE_SIZE_BIG) {
-		struct big_size *e = malloc(sizeof(*e));
-		if (!e)
-			return -1;
-		e->ptr = ptr;
-		e->size = size;
-		if (LT_HASH_ADD(p->big_sizes, ptr, sizeof(e->ptr), e) < 0) {
-			free(e);
-			return -1;
-		}
+	b->ptr = ptr;
+	if (in->size < LIVE_ASIDE && in->site < (1u << LIVE_SITE_BITS) &&
+	    in->thread < (1u << LIVE_THREAD_BITS)) {
+		b->packed = in->size | (uint64_t)in->site << LIVE_SIZE_BITS |
+			    (uint64_t)in->thread << (LIVE_SIZE_BITS + LIVE_SITE_BITS);
+		return 0;
+	}
+	b->packed = LIVE_ASIDE;
+
+	struct aside_block *e = malloc(sizeof(*e));
+	if (!e)
+		return -1;
+	e->ptr = ptr;
+	e->info = *in;
+	if (LT_HASH_ADD(p->aside, ptr, sizeof(e->ptr), e) < 0) {
+		free(e);
+		return -1;
 	}
 	return 0;
 }
@@ -451,11 +468,11 @@ static int block_make(struct lt_model_priv *p, struct live_block *b,
 /* Takes b out of the table. */
 static void block_remove(struct lt_model_priv *p, struct live_block *b)
 {
-	if ((b->size_serial & LIVE_MASK) == LIVE_SIZE_BIG) {
-		struct big_size *e;
-		HASH_FIND(hh, p->big_sizes, &b->ptr, sizeof(b->ptr), e);
+	if ((b->packed & LIVE_ASIDE) == LIVE_ASIDE) {
+		struct aside_block *e;
+		HASH_FIND(hh, p->aside, &b->ptr, sizeof(b->ptr), e);
 		if (e) {
-			HASH_DEL(p->big_sizes, e);
+			HASH_DEL(p->aside, e);
 			free(e);
 		}
 	}
@@ -488,7 +505,6 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 	bool est = m->sampled;
 	double w = est ? lt_model_weight(m, size) : 1.0;
 	struct live_block b;
-	uint64_t serial;
 
 	m->decoded.allocations++;
 	m->decoded.bytes_allocated += size;
@@ -516,10 +532,9 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 
 	/* Every acquisition counts for the temporary rule, a failed one
 	 * too: it stands between the two around it. */
-	serial = p->acquisitions++ & LIVE_MASK;
 	t->t.allocs++;
 	t->recent[1] = t->recent[0];
-	t->recent[0] = serial + 1;
+	t->recent[0] = ptr;
 	if (ptr == 0) {
 		m->anomalies.null_pointers++;
 		return &s->site;
@@ -528,18 +543,19 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 	if (old) {
 		/* A free we never saw, or streams out of order: the newer
 		 * block is the one that exists now. */
-		uint64_t old_size = block_size(p, old);
+		struct block_info was = block_info(p, old);
+		uint64_t old_size = was.size;
 		m->anomalies.ordering++;
 		if (p->hooks.heap)
 			p->hooks.heap(p->hooks.heap_ctx, ticks,
-				      &p->site_vec[old->site]->site, old_size,
+				      &p->site_vec[was.site]->site, old_size,
 				      lt_model_weight(m, old_size), -1);
 		p->live_bytes -= old_size;
 		if (est)
 			p->live_est -= lt_model_weight(m, old_size) * (double)old_size;
 		block_remove(p, old);
 	}
-	if (block_make(p, &b, ptr, size, s->index, serial) < 0 ||
+	if (block_make(p, &b, ptr, &(struct block_info){ size, s->index, t->index }) < 0 ||
 	    live_table_insert(&p->live, &b) < 0) {
 		p->oom = true;
 		return &s->site;
@@ -563,21 +579,24 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 {
 	struct lt_model_priv *p = m->priv;
 	struct live_block *b = live_table_find(&p->live, ptr);
-	uint64_t size, id;
+	struct block_info in;
 	double w;
 
 	if (!b) {
 		m->anomalies.frees_untracked++;
 		return;
 	}
-	size = block_size(p, b);
-	w = m->sampled ? lt_model_weight(m, size) : 1.0;
-	/* Temporary: freed by the thread that allocated it with at most one
+	in = block_info(p, b);
+	w = m->sampled ? lt_model_weight(m, in.size) : 1.0;
+	/*
+	 * Temporary: freed by the thread that allocated it with at most one
 	 * other allocation of that thread in between, so one of its last
-	 * two. */
-	id = block_serial(b) + 1;
-	if (id == t->recent[0] || id == t->recent[1]) {
-		struct site_entry *s = p->site_vec[b->site];
+	 * two.  The block live at ptr is the latest acquisition of ptr (a
+	 * later one would have replaced it), so when its thread's last two
+	 * include ptr, one of them is this block.
+	 */
+	if (in.thread == t->index && (ptr == t->recent[0] || ptr == t->recent[1])) {
+		struct site_entry *s = p->site_vec[in.site];
 		s->site.temporary++;
 		if (m->sampled)
 			s->site.est_temporary += w;
@@ -585,10 +604,10 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 	}
 	if (p->hooks.heap)
 		p->hooks.heap(p->hooks.heap_ctx, p->now,
-			      &p->site_vec[b->site]->site, size, w, -1);
-	p->live_bytes -= size;
+			      &p->site_vec[in.site]->site, in.size, w, -1);
+	p->live_bytes -= in.size;
 	if (m->sampled)
-		p->live_est -= w * (double)size;
+		p->live_est -= w * (double)in.size;
 	block_remove(p, b);
 }
 
@@ -1339,13 +1358,15 @@ static int finish(struct lt_model *m)
 	/* What is still live is leaked. */
 	for (size_t i = 0; p->live.slots && i < p->live.cap; i++) {
 		const struct live_block *b = &p->live.slots[i];
+		struct block_info in;
 		struct lt_site *s;
 		uint64_t size;
 		double w;
 		if (!b->ptr)
 			continue;
-		s = &p->site_vec[b->site]->site;
-		size = block_size(p, b);
+		in = block_info(p, b);
+		s = &p->site_vec[in.site]->site;
+		size = in.size;
 		w = lt_model_weight(m, size);
 		s->leaked_blocks++;
 		s->leaked_bytes += size;
@@ -1595,7 +1616,7 @@ void lt_model_free(struct lt_model *m)
 		struct site_entry *s, *stmp;
 		struct thread_entry *t, *ttmp;
 		struct pthread_entry *pe, *ptmp;
-		struct big_size *e, *etmp;
+		struct aside_block *e, *etmp;
 
 		HASH_ITER(hh, p->sites, s, stmp) {
 			HASH_DEL(p->sites, s);
@@ -1610,8 +1631,8 @@ void lt_model_free(struct lt_model *m)
 			free(pe->threads);
 			free(pe);
 		}
-		HASH_ITER(hh, p->big_sizes, e, etmp) {
-			HASH_DEL(p->big_sizes, e);
+		HASH_ITER(hh, p->aside, e, etmp) {
+			HASH_DEL(p->aside, e);
 			free(e);
 		}
 		live_table_free(&p->live);

@@ -255,6 +255,10 @@ static void test_temporary_rule(void **state)
 	lt_gen_alloc(g, LT_FN_MALLOC, 7, 60, 0xa8, 256);    /* realloc'd */
 	lt_gen_realloc(g, 7, 61, 62, 0xa8, 0xa9, 512);
 	lt_gen_free_rec(g, LT_FN_REALLOC, 63, 0xa9);        /* realloc(p,0) */
+	lt_gen_alloc(g, LT_FN_MALLOC, 9, 70, 0xaa, 1);      /* a failed one and */
+	lt_gen_alloc(g, LT_FN_MALLOC, 10, 71, 0, 2);        /* another between */
+	lt_gen_alloc(g, LT_FN_MALLOC, 10, 72, 0xab, 4);
+	lt_gen_free_rec(g, LT_FN_FREE, 73, 0xaa);
 	lt_gen_chunk(g, 2);
 	lt_gen_thread_start(g, 2, 0x7000);
 	lt_gen_free_rec(g, LT_FN_FREE, 41, 0xa6);
@@ -272,8 +276,9 @@ static void test_temporary_rule(void **state)
 	/* The realloc's release frees 0xa8 right after its allocation, and
 	 * realloc(p, 0) frees 0xa9 right after the realloc made it. */
 	assert_int_equal(site_of(b.model, 7)->temporary, 2);
+	assert_int_equal(site_of(b.model, 9)->temporary, 0);
 	assert_int_equal(b.model->totals.temporary, 5);
-	assert_int_equal(b.model->totals.frees, 6);
+	assert_int_equal(b.model->totals.frees, 7);
 	assert_int_equal(b.model->totals.reallocs, 1);
 	assert_int_equal(site_of(b.model, 3)->calls, 3);
 	assert_int_equal(site_of(b.model, 3)->min_size, 4);
@@ -357,6 +362,40 @@ static void test_huge_sizes(void **state)
 	assert_int_equal(site_of(b.model, 4)->leaked_blocks, 0);
 	assert_int_equal(site_of(b.model, 5)->leaked_bytes, 8);
 	assert_int_equal(site_of(b.model, 6)->temporary, 1);
+	release_built(&b);
+}
+
+/* Sizes at the edge of a live block's packed size field, in either build
+ * (28 bits; test_model_narrow's 6): all ones there marks a block whose
+ * fields are kept aside, so a block of that size must be kept aside. */
+static void test_size_field_edges(void **state)
+{
+	static const uint64_t sizes[] = { 62, 63, 64, (1u << 28) - 2, (1u << 28) - 1,
+					  1u << 28 };
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	struct lt_gen *g = lt_gen_new(0, 0);
+	uint64_t all = 0, leaked = 0;
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	for (size_t i = 0; i < n; i++) {
+		lt_gen_alloc(g, LT_FN_MALLOC, (uint32_t)i + 1, 10 + i, 0x1000 * (i + 1), sizes[i]);
+		all += sizes[i];
+	}
+	for (size_t i = 0; i < n; i += 2)
+		lt_gen_free_rec(g, LT_FN_FREE, 30 + i, 0x1000 * (i + 1));
+	for (size_t i = 1; i < n; i += 2)
+		leaked += sizes[i];
+	lt_gen_trailer(g, 100, NULL);
+	b = build(g);
+
+	assert_int_equal(b.model->totals.peak_bytes, all);
+	assert_int_equal(b.model->totals.leaked_blocks, n / 2);
+	assert_int_equal(b.model->totals.leaked_bytes, leaked);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(site_of(b.model, (uint32_t)i + 1)->leaked_bytes,
+				 i % 2 ? sizes[i] : 0);
 	release_built(&b);
 }
 
@@ -870,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_temporary_rule),
 		cmocka_unit_test(test_temporary_reused_address),
 		cmocka_unit_test(test_huge_sizes),
+		cmocka_unit_test(test_size_field_edges),
 		cmocka_unit_test(test_stack_defined_late),
 		cmocka_unit_test(test_untracked_and_anomalies),
 		cmocka_unit_test(test_trailer_mismatch_and_lost),
