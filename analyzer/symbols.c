@@ -1314,7 +1314,26 @@ static const char *gap_name(struct elf_file *f, uint64_t addr)
  * stripped cc1, which was half of the report of a gcc run.  The symbols it
  * can choose from are copied here once, in the order it visits them, and
  * sym_name() repeats its choice over the copy.
+ *
+ * Its choice skips empty names, and reading the first byte of each name
+ * was most of this copy's time: libLLVM's 45,000 names lie apart in
+ * megabytes of string table, a cache miss each.  So every name is asked
+ * for as its symbol is copied and read NAME_AHEAD symbols later, and the
+ * empty ones are dropped at the end of each pass.
  */
+#define NAME_AHEAD 16
+
+/* Drops the entries from..nsyms whose names are empty (NULL). */
+static void drop_unnamed(struct elf_file *f, size_t from)
+{
+	size_t to = from;
+
+	for (size_t i = from; i < f->nsyms; i++)
+		if (f->syms[i].name)
+			f->syms[to++] = f->syms[i];
+	f->nsyms = to;
+}
+
 static void build_syms(struct elf_file *f)
 {
 	Dwfl_Module *mod = f->dwmod;
@@ -1335,6 +1354,7 @@ static void build_syms(struct elf_file *f)
 	for (int pass = 0; pass < 2; pass++) {
 		int from = pass == 0 ? (first_global == 0 ? 1 : first_global) : 1;
 		int to = pass == 0 ? n : first_global;
+		size_t start = f->nsyms;
 
 		for (int i = from; i < to; i++) {
 			GElf_Sym s;
@@ -1344,21 +1364,33 @@ static void build_syms(struct elf_file *f)
 								   &shndx, NULL, NULL);
 			int type = GELF_ST_TYPE(s.st_info);
 
-			if (!name || !name[0] || s.st_shndx == SHN_UNDEF ||
+			if (!name || s.st_shndx == SHN_UNDEF ||
 			    type == STT_SECTION || type == STT_FILE ||
 			    type == STT_TLS)
 				continue;
+			__builtin_prefetch(name);
 			f->syms[f->nsyms++] = (struct sym_entry){
 				.value = value, .size = s.st_size, .name = name,
 				.binding = binding_rank(&s),
 				.special = shndx >= SHN_LORESERVE,
 			};
-			if (s.st_size == 0 && value < f->first_sizeless)
-				f->first_sizeless = value;
+			if (f->nsyms - start > NAME_AHEAD) {
+				struct sym_entry *e = &f->syms[f->nsyms - 1 - NAME_AHEAD];
+				if (!e->name[0])
+					e->name = NULL;
+			}
 		}
+		for (size_t i = f->nsyms - start > NAME_AHEAD ? f->nsyms - NAME_AHEAD : start;
+		     i < f->nsyms; i++)
+			if (!f->syms[i].name[0])
+				f->syms[i].name = NULL;
+		drop_unnamed(f, start);
 		if (pass == 0)
 			f->nglobal_syms = f->nsyms;
 	}
+	for (size_t i = 0; i < f->nsyms; i++)
+		if (f->syms[i].size == 0 && f->syms[i].value < f->first_sizeless)
+			f->first_sizeless = f->syms[i].value;
 	build_bounds(f, elf, ebias);
 	build_order(f);
 	if (f->order && ehdr.e_type != ET_REL)

@@ -13,6 +13,8 @@
 #include <elf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <link.h>
@@ -724,6 +726,69 @@ static void test_names_match_libdw_label(void **state)
 	assert_names_match_libdw(so_path, 6);
 }
 
+/* Sets st_name to 0 (the empty name) for the symbols of path named name. */
+static void blank_symbol_name(const char *path, const char *name)
+{
+	int fd = open(path, O_RDWR);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	int blanked = 0;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_RDWR, NULL);
+	assert_non_null(elf);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		data = elf_getdata(scn, NULL);
+		assert_non_null(data);
+		for (size_t i = 0; sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    !(n = elf_strptr(elf, sh.sh_link, sym.st_name)) || strcmp(n, name))
+				continue;
+			sym.st_name = 0;
+			assert_true(gelf_update_sym(data, (int)i, &sym));
+			blanked++;
+		}
+		elf_flagdata(data, ELF_C_SET, ELF_F_DIRTY);
+	}
+	assert_true(blanked > 0);
+	elf_flagelf(elf, ELF_C_SET, ELF_F_LAYOUT);
+	assert_true(elf_update(elf, ELF_C_WRITE) >= 0);
+	elf_end(elf);
+	close(fd);
+}
+
+/* A sized function whose symbol has an empty name: libdw skips it and
+ * names its addresses by the symbols around it, and so must the index. */
+static void test_names_match_libdw_empty_name(void **state)
+{
+	static const char src[] =
+		"\t.text\n"
+		"\t.globl before\n\t.type before, @function\n"
+		"before:\n\tret\n\t.skip 31, 0x90\n"
+		"\t.globl blank_me\n\t.type blank_me, @function\n"
+		"blank_me:\n\tret\n\t.skip 63, 0x90\n\t.size blank_me, .-blank_me\n"
+		"\t.globl after\n\t.type after, @function\n"
+		"after:\n\tret\n\t.size after, .-after\n"
+		"\t.skip 64, 0x90\n";
+	char so_path[PATH_MAX];
+
+	(void)state;
+	if (!scratch_library("empty_name", "s", src, "-nostdlib", so_path))
+		skip();
+	blank_symbol_name(so_path, "blank_me");
+	assert_names_match_libdw(so_path, 0);
+}
+
 /*
  * Every address of a small library, named by the index and by libdw: sized
  * symbols nested in others, aliases of one start with other sizes and
@@ -1233,6 +1298,7 @@ int main(void)
 		TEST(test_names_match_libdw),
 		TEST(test_names_match_libdw_cc1),
 		TEST(test_names_match_libdw_label),
+		TEST(test_names_match_libdw_empty_name),
 		TEST(test_names_match_libdw_every_address),
 		TEST(test_inline_chains_match_libdw),
 		TEST(test_build_id_mismatch),
