@@ -210,6 +210,18 @@ traced_malloc(struct lt_thread *t, size_t size, void *ret, uint64_t sp)
  * one tail call to the full path.  Every instruction here is paid on every
  * call of a sampled run (LIBTRACE_SAMPLE's budget is 5%).
  */
+/*
+ * The counting paths' question of the thread: begun (it has a buffer) and
+ * not inside the shim.  Not the recording state, which would cost a load
+ * and a compare more on every call: a thread has a buffer only once
+ * recording started, buffers are never handed back to the system, and
+ * what is counted after recording stopped is in no dump.
+ */
+static inline bool counting(const struct lt_thread *t)
+{
+	return lt_likely(t->buf != NULL) && lt_likely(!t->guard);
+}
+
 /* A chunk header's usable bytes, unless the chunk is mmapped (whose
  * header counts differently: lt_chunk_usable). */
 #define HEAD_MMAPPED(head) ((head) & 2)
@@ -240,7 +252,7 @@ LT_EXPORT void *malloc(size_t size)
 
 	/* size < lt_count_below, so the conversion is exact. */
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
-	    lt_unlikely(t->buf == NULL) || !recording(t))
+	    !counting(t))
 		return traced_malloc(t, size, RET_ADDR(), CALLER_SP());
 	return count_malloc(size);
 }
@@ -302,15 +314,16 @@ free_full(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 LT_EXPORT void free(void *p)
 {
 	struct lt_thread *t = &lt_self;
-	struct lt_buf *b = t->buf;
 
 	/* NULL's page and the start-up pool's have their hints set for good. */
-	if (lt_likely(!lt_sampled_maybe(p)) && lt_likely(b != NULL) && recording(t)) {
+	if (lt_likely(!lt_sampled_maybe(p)) && counting(t)) {
 		size_t head = ((const size_t *)p)[-1];
 
 		if (lt_likely(!HEAD_MMAPPED(head))) {
-			b->counts.frees++;
-			b->counts.live -= HEAD_USABLE(head);
+			struct lt_counts *c = &t->buf->counts;
+
+			c->frees++;
+			c->live -= HEAD_USABLE(head);
 			lt_real.free(p);
 			return;
 		}
@@ -444,7 +457,7 @@ LT_EXPORT void *realloc(void *old, size_t size)
 	int64_t old_usable = 0;
 
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
-	    lt_unlikely(t->buf == NULL) || !recording(t))
+	    !counting(t))
 		goto full;
 	if (old) {
 		/* size 0 frees; the start-up pool's pages have their hints set. */
