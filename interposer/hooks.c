@@ -227,22 +227,52 @@ static inline bool counting(const struct lt_thread *t)
 #define HEAD_MMAPPED(head) ((head) & 2)
 #define HEAD_USABLE(head) ((int64_t)((head) & ~(size_t)7) - 8)
 
+/*
+ * What malloc's and realloc's counting paths count for a block acquired.
+ * Inlined into one function per allocator (glibc, whose usable size is
+ * read off the chunk header, and any other, whose malloc_usable_size is
+ * called), so that glibc's saves no registers for that call.
+ */
+static inline __attribute__((always_inline)) void
+count_acquired(void *p, size_t size, bool resized, int64_t old_usable, bool glibc)
+{
+	struct lt_thread *t = &lt_self;
+	struct lt_counts *c = &t->buf->counts;
+	int64_t usable;
+
+	if (glibc) {
+		size_t head = ((const size_t *)p)[-1];
+
+		usable = lt_likely(!HEAD_MMAPPED(head)) ? HEAD_USABLE(head) : lt_chunk_usable(p);
+	} else {
+		usable = (int64_t)malloc_usable_size(p);
+	}
+	t->sample_left -= (int64_t)size;
+	c->allocs++;
+	if (resized)
+		c->reallocs++;
+	c->bytes += size;
+	c->live -= old_usable;
+	live_add(c, usable);
+}
+
 /* Apart from malloc so that the full path, and every exact run, saves
- * none of the registers this needs across the real call. */
+ * none of the registers these need across the real call. */
 static __attribute__((noinline)) void *count_malloc(size_t size)
 {
 	void *p = lt_real.malloc(size);
 
-	if (lt_likely(p != NULL)) {
-		struct lt_thread *t = &lt_self;
-		struct lt_counts *c = &t->buf->counts;
-		size_t head = ((const size_t *)p)[-1];
+	if (lt_likely(p != NULL))
+		count_acquired(p, size, false, 0, true);
+	return p;
+}
 
-		t->sample_left -= (int64_t)size;
-		c->allocs++;
-		c->bytes += size;
-		live_add(c, lt_likely(!HEAD_MMAPPED(head)) ? HEAD_USABLE(head) : lt_chunk_usable(p));
-	}
+static __attribute__((noinline)) void *count_malloc_other(size_t size)
+{
+	void *p = lt_real.malloc(size);
+
+	if (lt_likely(p != NULL))
+		count_acquired(p, size, false, 0, false);
 	return p;
 }
 
@@ -254,7 +284,7 @@ LT_EXPORT void *malloc(size_t size)
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
 	    !counting(t))
 		return traced_malloc(t, size, RET_ADDR(), CALLER_SP());
-	return count_malloc(size);
+	return lt_likely(lt_glibc_chunks) ? count_malloc(size) : count_malloc_other(size);
 }
 
 LT_EXPORT void *calloc(size_t n, size_t size)
@@ -311,12 +341,27 @@ free_full(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 		sampled_free(t, p, ret, sp);
 }
 
+/* free's counting path over another allocator: apart, so that glibc's
+ * saves no registers for the call to malloc_usable_size. */
+static __attribute__((noinline)) void count_free_other(void *p)
+{
+	struct lt_counts *c = &lt_self.buf->counts;
+
+	c->frees++;
+	c->live -= (int64_t)malloc_usable_size(p);
+	lt_real.free(p);
+}
+
 LT_EXPORT void free(void *p)
 {
 	struct lt_thread *t = &lt_self;
 
 	/* NULL's page and the start-up pool's have their hints set for good. */
 	if (lt_likely(!lt_sampled_maybe(p)) && counting(t)) {
+		if (lt_unlikely(!lt_glibc_chunks)) {
+			count_free_other(p);
+			return;
+		}
 		size_t head = ((const size_t *)p)[-1];
 
 		if (lt_likely(!HEAD_MMAPPED(head))) {
@@ -430,25 +475,26 @@ realloc_full(struct lt_thread *t, void *old, size_t size, void *ret, uint64_t sp
 
 /* realloc's counting path: a new block, or an unsampled heap block
  * resized, to a size that leaves the countdown running; counted as
- * do_realloc counts it.  Apart from realloc as count_malloc is. */
+ * do_realloc counts it.  Apart from realloc as count_malloc is.  NULL:
+ * the block is as it was (size > 0 or old NULL). */
 static __attribute__((noinline)) void *
 count_realloc(void *old, size_t size, int64_t old_usable)
 {
 	void *p = lt_real.realloc(old, size);
 
-	if (lt_likely(p != NULL)) {
-		struct lt_thread *t = &lt_self;
-		struct lt_counts *c = &t->buf->counts;
-		size_t head = ((const size_t *)p)[-1];
+	if (lt_likely(p != NULL))
+		count_acquired(p, size, true, old_usable, true);
+	return p;
+}
 
-		t->sample_left -= (int64_t)size;
-		c->allocs++;
-		c->reallocs++;
-		c->bytes += size;
-		c->live -= old_usable;
-		live_add(c, lt_likely(!HEAD_MMAPPED(head)) ? HEAD_USABLE(head) : lt_chunk_usable(p));
-	}
-	return p;   /* NULL: the block is as it was (size > 0 or old NULL) */
+static __attribute__((noinline)) void *count_realloc_other(void *old, size_t size)
+{
+	int64_t old_usable = old ? (int64_t)malloc_usable_size(old) : 0;
+	void *p = lt_real.realloc(old, size);
+
+	if (lt_likely(p != NULL))
+		count_acquired(p, size, true, old_usable, false);
+	return p;
 }
 
 LT_EXPORT void *realloc(void *old, size_t size)
@@ -459,11 +505,14 @@ LT_EXPORT void *realloc(void *old, size_t size)
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
 	    !counting(t))
 		goto full;
+	/* size 0 frees; the start-up pool's pages have their hints set. */
+	if (old && (lt_unlikely(size == 0) || lt_unlikely(lt_sampled_maybe(old))))
+		goto full;
+	if (lt_unlikely(!lt_glibc_chunks))
+		return count_realloc_other(old, size);
 	if (old) {
-		/* size 0 frees; the start-up pool's pages have their hints set. */
-		if (lt_unlikely(size == 0) || lt_unlikely(lt_sampled_maybe(old)))
-			goto full;
 		size_t head = ((const size_t *)old)[-1];
+
 		if (lt_unlikely(HEAD_MMAPPED(head)))
 			goto full;
 		old_usable = HEAD_USABLE(head);

@@ -93,7 +93,7 @@ static void overflow(void)
  */
 void lt_sampled_init(void)
 {
-	if (!lt_opt.sample || !lt_glibc_chunks)
+	if (!lt_opt.sample)
 		return;
 	atomic_store_explicit(hint(0), 255, memory_order_relaxed);
 	for (uint64_t p = (uint64_t)(uintptr_t)lt_boot_pool & ~4095ull;

@@ -365,8 +365,8 @@ LT_HIDDEN void lt_sampled_add(void *ptr);
 LT_HIDDEN bool lt_sampled_take(void *ptr);
 /*
  * malloc and realloc only count a block smaller than this (unless the
- * countdown runs out): the sampling interval with LIBTRACE_SAMPLE and
- * glibc's chunk layout, else 0, which closes their counting paths.
+ * countdown runs out): the sampling interval with LIBTRACE_SAMPLE, else 0,
+ * which closes their counting paths.
  */
 LT_HIDDEN extern uint64_t lt_count_below;
 /*
@@ -374,7 +374,7 @@ LT_HIDDEN extern uint64_t lt_count_below;
  * certainly not a sampled block (see sampled.c), and the block is only
  * counted.  A counter per page; every counter says "maybe" (255, which
  * never moves) in a table that closes the counting path: until start-up,
- * in an exact run, over another allocator, and once the set overflowed.
+ * in an exact run, and once the set overflowed.
  */
 #define LT_HINT_BITS 15
 LT_HIDDEN extern _Atomic(const _Atomic uint8_t *) lt_free_hints;

@@ -351,6 +351,7 @@ if cc $CFLAGS -I"$ROOT/include" -o "$D/api" "$API_SRC" 2>"$D/cc.err" &&
 	if [ -n "$J" ]; then
 		api "preloaded before jemalloc: its usable sizes" LD_PRELOAD="$SO $J" LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
 		api "preloaded before jemalloc, LIBTRACE_SAMPLE=4k" LD_PRELOAD="$SO $J" LIBTRACE_SAMPLE=4k LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
+		api "preloaded before jemalloc, LIBTRACE_SAMPLE=64g: the counting paths" LD_PRELOAD="$SO $J" LIBTRACE_SAMPLE=64g LIBTRACE_OUTPUT="$D/%p.lt" "$D/api" ok
 	else
 		echo "ok - lt_stats before jemalloc # skip libjemalloc.so.2 not installed"
 	fi
