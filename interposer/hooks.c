@@ -276,6 +276,16 @@ static __attribute__((noinline)) void *count_malloc_other(size_t size)
 	return p;
 }
 
+/* One or the other, chosen once: a jump through it costs the counting
+ * path less than asking which allocator on every call. */
+static void *(*count_malloc_fn)(size_t) = count_malloc;
+
+void lt_hooks_count_init(void)
+{
+	if (!lt_glibc_chunks)
+		count_malloc_fn = count_malloc_other;
+}
+
 LT_EXPORT void *malloc(size_t size)
 {
 	struct lt_thread *t = &lt_self;
@@ -284,7 +294,7 @@ LT_EXPORT void *malloc(size_t size)
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
 	    !counting(t))
 		return traced_malloc(t, size, RET_ADDR(), CALLER_SP());
-	return lt_likely(lt_glibc_chunks) ? count_malloc(size) : count_malloc_other(size);
+	return count_malloc_fn(size);
 }
 
 LT_EXPORT void *calloc(size_t n, size_t size)
@@ -341,27 +351,13 @@ free_full(struct lt_thread *t, void *p, void *ret, uint64_t sp)
 		sampled_free(t, p, ret, sp);
 }
 
-/* free's counting path over another allocator: apart, so that glibc's
- * saves no registers for the call to malloc_usable_size. */
-static __attribute__((noinline)) void count_free_other(void *p)
-{
-	struct lt_counts *c = &lt_self.buf->counts;
-
-	c->frees++;
-	c->live -= (int64_t)malloc_usable_size(p);
-	lt_real.free(p);
-}
-
 LT_EXPORT void free(void *p)
 {
 	struct lt_thread *t = &lt_self;
 
-	/* NULL's page and the start-up pool's have their hints set for good. */
+	/* NULL's page and the start-up pool's have their hints set for good;
+	 * over another allocator every page's is (lt_sampled_init). */
 	if (lt_likely(!lt_sampled_maybe(p)) && counting(t)) {
-		if (lt_unlikely(!lt_glibc_chunks)) {
-			count_free_other(p);
-			return;
-		}
 		size_t head = ((const size_t *)p)[-1];
 
 		if (lt_likely(!HEAD_MMAPPED(head))) {
@@ -487,13 +483,13 @@ count_realloc(void *old, size_t size, int64_t old_usable)
 	return p;
 }
 
+/* Over another allocator only a new block (old NULL) comes here. */
 static __attribute__((noinline)) void *count_realloc_other(void *old, size_t size)
 {
-	int64_t old_usable = old ? (int64_t)malloc_usable_size(old) : 0;
 	void *p = lt_real.realloc(old, size);
 
 	if (lt_likely(p != NULL))
-		count_acquired(p, size, true, old_usable, false);
+		count_acquired(p, size, true, 0, false);
 	return p;
 }
 
@@ -505,7 +501,8 @@ LT_EXPORT void *realloc(void *old, size_t size)
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
 	    !counting(t))
 		goto full;
-	/* size 0 frees; the start-up pool's pages have their hints set. */
+	/* size 0 frees; the start-up pool's pages have their hints set, and
+	 * every page's over another allocator. */
 	if (old && (lt_unlikely(size == 0) || lt_unlikely(lt_sampled_maybe(old))))
 		goto full;
 	if (lt_unlikely(!lt_glibc_chunks))

@@ -99,7 +99,11 @@ void lt_sampled_init(void)
 	for (uint64_t p = (uint64_t)(uintptr_t)lt_boot_pool & ~4095ull;
 	     p < (uint64_t)(uintptr_t)(lt_boot_pool + LT_BOOT_POOL_BYTES); p += 4096)
 		atomic_store_explicit(hint(p), 255, memory_order_relaxed);
-	atomic_store_explicit(&lt_free_hints, hints, memory_order_release);
+	/* free's counting path reads glibc's chunk headers: another
+	 * allocator's frees take the full path, which asks it. */
+	if (lt_glibc_chunks)
+		atomic_store_explicit(&lt_free_hints, hints, memory_order_release);
+	lt_hooks_count_init();
 	lt_count_below = lt_opt.sample;
 }
 

@@ -374,7 +374,8 @@ LT_HIDDEN extern uint64_t lt_count_below;
  * certainly not a sampled block (see sampled.c), and the block is only
  * counted.  A counter per page; every counter says "maybe" (255, which
  * never moves) in a table that closes the counting path: until start-up,
- * in an exact run, and once the set overflowed.
+ * in an exact run, over another allocator than glibc's, and once the set
+ * overflowed.
  */
 #define LT_HINT_BITS 15
 LT_HIDDEN extern _Atomic(const _Atomic uint8_t *) lt_free_hints;
@@ -389,6 +390,8 @@ static inline bool lt_sampled_maybe(const void *ptr)
 /* Opens the counting paths (lt_count_below, lt_free_hints) when the options
  * and the allocator allow, before recording starts. */
 LT_HIDDEN void lt_sampled_init(void);
+/* hooks.c: picks malloc's counting path for the allocator found. */
+LT_HIDDEN void lt_hooks_count_init(void);
 LT_HIDDEN void lt_thread_begin(struct lt_thread *t, uint32_t serial);
 LT_HIDDEN uint32_t lt_thread_new_serial(void);
 LT_HIDDEN void lt_finish(enum lt_end_reason why, int code);
