@@ -528,6 +528,22 @@ static void doctored_copy(const char *self, const char *commands,
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A symbolizer whose one module is a doctored copy (doctored_copy) of the
+ * object that holds ra, where that object is mapped; its path to path. */
+static struct lt_symbolizer *symbolize_copy(uintptr_t ra, const char *commands,
+					    char path[PATH_MAX])
+{
+	struct object self = object_of(ra);
+	struct lt_symbolizer *sym;
+
+	doctored_copy(self.path, commands, path);
+	sym = lt_sym_new();
+	assert_non_null(sym);
+	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
+					   self.build_id, self.build_id_len, 1), 0);
+	return sym;
+}
+
 /* Debug info split off into copy.debug beside the stripped file, found
  * through .gnu_debuglink (no /usr/lib/debug/.build-id entry exists for
  * this binary, so that is the only way to it). */
@@ -536,16 +552,10 @@ static void test_gnu_debuglink(void **state)
 	(void)state;
 	known_function();
 	uintptr_t ra = captured_ra;
-	struct object self = object_of(ra);
 	char path[PATH_MAX];
-	doctored_copy(self.path,
+	struct lt_symbolizer *sym = symbolize_copy(ra,
 		"objcopy --only-keep-debug copy copy.debug && "
 		"objcopy --strip-debug --add-gnu-debuglink=copy.debug copy", path);
-
-	struct lt_symbolizer *sym = lt_sym_new();
-	assert_non_null(sym);
-	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
-					   self.build_id, self.build_id_len, 1), 0);
 	struct lt_sym_frame f[MAX_FRAMES];
 	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES), 1);
 	assert_frame(&f[0], "known_function", captured_line, false);
@@ -579,16 +589,11 @@ static void test_no_debuginfod_without_server(void **state)
 	(void)state;
 	known_function();
 	uintptr_t ra = captured_ra;
-	struct object self = object_of(ra);
 	char path[PATH_MAX];
-	doctored_copy(self.path, "objcopy --strip-debug copy", path);
 
 	unsetenv("DEBUGINFOD_URLS");
 	assert_false(debuginfod_loaded());
-	struct lt_symbolizer *sym = lt_sym_new();
-	assert_non_null(sym);
-	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
-					   self.build_id, self.build_id_len, 1), 0);
+	struct lt_symbolizer *sym = symbolize_copy(ra, "objcopy --strip-debug copy", path);
 	struct lt_sym_frame f[MAX_FRAMES];
 	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES), 1);
 	assert_string_equal(f[0].function, "known_function");
@@ -617,15 +622,9 @@ static void test_no_aranges(void **state)
 	calls_nested_inline();
 	uintptr_t ra = captured_ra;
 	int leaf_line = captured_line;
-	struct object self = object_of(ra);
 	char path[PATH_MAX];
-	doctored_copy(self.path,
+	struct lt_symbolizer *sym = symbolize_copy(ra,
 		"objcopy --remove-section=.debug_aranges copy", path);
-
-	struct lt_symbolizer *sym = lt_sym_new();
-	assert_non_null(sym);
-	assert_int_equal(lt_sym_add_module(sym, path, self.bias, self.lo, self.hi,
-					   self.build_id, self.build_id_len, 1), 0);
 	struct lt_sym_frame f[MAX_FRAMES];
 	assert_int_equal(lt_sym_resolve(sym, ra, true, 0, f, MAX_FRAMES), 3);
 	assert_frame(&f[0], "inlined_leaf", leaf_line, true);
