@@ -202,14 +202,15 @@ traced_malloc(struct lt_thread *t, size_t size, void *ret, uint64_t sp)
 }
 
 /*
- * The counting path, with LIBTRACE_SAMPLE: a block below the interval whose
- * bytes do not run the thread's countdown out is only counted, and a block
- * whose page no sampled block is on is only counted when freed.  Whether it
- * is open is decided before the real call, so that everything else (a
- * sample, a thread not yet begun, re-entry, recording off, exact runs) is
- * one tail call to the full path.  Every instruction here is paid on every
- * call of a sampled run (LIBTRACE_SAMPLE's budget is 5%).
+ * The counting paths.  With LIBTRACE_SAMPLE, a block below the interval
+ * whose bytes do not run the thread's countdown out is only counted, and a
+ * block whose page no sampled block is on is only counted when freed.
+ * Whether a call takes this path is decided before the real call, so that
+ * everything else (a sample, a thread not yet begun, re-entry, exact runs)
+ * is one tail call to the full path.  Every instruction here is paid on
+ * every call of a sampled run (LIBTRACE_SAMPLE's budget is 5%).
  */
+
 /*
  * The counting paths' question of the thread: begun (it has a buffer) and
  * not inside the shim.  Not the recording state, which would cost a load
