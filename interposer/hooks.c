@@ -484,10 +484,11 @@ count_realloc(void *old, size_t size, int64_t old_usable)
 	return p;
 }
 
-/* Over another allocator only a new block (old NULL) comes here. */
-static __attribute__((noinline)) void *count_realloc_other(void *old, size_t size)
+/* Over another allocator only realloc(NULL, size) counts here: its
+ * blocks' pages all have their hints set. */
+static __attribute__((noinline)) void *count_realloc_other(size_t size)
 {
-	void *p = lt_real.realloc(old, size);
+	void *p = lt_real.realloc(NULL, size);
 
 	if (lt_likely(p != NULL))
 		count_acquired(p, size, true, 0, false);
@@ -502,18 +503,19 @@ LT_EXPORT void *realloc(void *old, size_t size)
 	if (lt_unlikely(size >= lt_count_below) || lt_unlikely(t->sample_left <= (int64_t)size) ||
 	    !counting(t))
 		goto full;
-	/* size 0 frees; the start-up pool's pages have their hints set, and
-	 * every page's over another allocator. */
-	if (old && (lt_unlikely(size == 0) || lt_unlikely(lt_sampled_maybe(old))))
-		goto full;
-	if (lt_unlikely(!lt_glibc_chunks))
-		return count_realloc_other(old, size);
 	if (old) {
+		/* size 0 frees; the start-up pool's pages have their hints
+		 * set, and every page's over another allocator, so a block
+		 * that gets past them has a glibc chunk header. */
+		if (lt_unlikely(size == 0) || lt_unlikely(lt_sampled_maybe(old)))
+			goto full;
 		size_t head = ((const size_t *)old)[-1];
 
 		if (lt_unlikely(HEAD_MMAPPED(head)))
 			goto full;
 		old_usable = HEAD_USABLE(head);
+	} else if (lt_unlikely(!lt_glibc_chunks)) {
+		return count_realloc_other(size);
 	}
 	return count_realloc(old, size, old_usable);
 full:

@@ -90,6 +90,19 @@ static void check_counting(void)
 	expect(c.threads_alive == 1, "threads alive %llu",
 	       (unsigned long long)c.threads_alive);
 
+	/* realloc(NULL, n) is an allocation made by realloc. */
+	void *volatile none = NULL;
+	q = realloc(none, 40);
+	b = lt_stats();
+	usable = q ? malloc_usable_size(q) : 0;
+	expect(b.allocations == c.allocations + 1 && b.reallocs == c.reallocs + 1,
+	       "realloc(NULL, 40): allocations +%llu, reallocs +%llu",
+	       (unsigned long long)(b.allocations - c.allocations),
+	       (unsigned long long)(b.reallocs - c.reallocs));
+	expect(b.live_bytes == c.live_bytes + usable, "realloc(NULL, 40): live +%lld, usable %zu",
+	       (long long)(b.live_bytes - c.live_bytes), usable);
+	free(q);
+
 	n = LT_ALLOCS_PER_RUN(100, free(malloc(32)));
 	expect(n == 1.0, "free(malloc(32)) per run: %g", n);
 	n = LT_ALLOCS_PER_RUN(100, no_alloc(n > 0 ? 2 : 3));
