@@ -599,6 +599,8 @@ static void *thread_trampoline(void *p)
 	lt_real.free(p);
 	t->guard++;
 	lt_thread_begin(t, a.serial);
+	if (t->buf)
+		t->buf->stack_top = lt_stack_top();
 	t->guard--;
 	void *ret = a.start(a.arg);
 	t->exit_how = LT_EXIT_RETURN;

@@ -157,6 +157,10 @@ struct lt_buf {
 	uint64_t         live_frames[LT_LIVE_DEPTH];
 	struct lt_stack_cache *cache;  /* the owner's, mapped on first use */
 	uint32_t         cache_gen;     /* bumped for each new owner */
+	/* Where the owner's stack ends, when the shim started the thread: the
+	 * whole of [sp, stack_top) is its stack, and the cache keys stacks by
+	 * their distance from here (0: unknown, by address and owner). */
+	uint64_t         stack_top;
 	struct lt_buf   *next_all;  /* every buffer ever made, never unlinked */
 	struct lt_buf   *next_free;
 	uint8_t          data[LT_BUF_BYTES] __attribute__((aligned(8)));
@@ -253,6 +257,9 @@ LT_HIDDEN int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp
 			      uint32_t depth, uint32_t *id);
 #define LT_CACHE_ALLOC 0
 #define LT_CACHE_FREE  1
+/* The end of the calling thread's stack, called first thing on a thread the
+ * shim started (lt_buf.stack_top); 0 when it cannot be known. */
+LT_HIDDEN uint64_t lt_stack_top(void);
 
 /* ---- livestacks.c: what every live thread is doing ------------------------ */
 /* Write an LT_REC_THREAD_STACK for every live thread into stream 0 (through

@@ -19,7 +19,17 @@
  * (alloca, stack realignment, a signal trampoline) is caught when the word
  * at its predicted slot is not the return address the unwind found; it is
  * marked variable, and stacks through it are unwound every time.
+ *
+ * A thread the shim started knows where its stack ends (lt_stack_top), and
+ * its entries are keyed by the distance from there instead of by address:
+ * threads running the same code hold the same return addresses at the same
+ * distances, so a short-lived thread hits on what the buffer's previous
+ * owners cached, where it would otherwise unwind every stack once (each
+ * first unwind on a new stack costs libunwind system calls to validate the
+ * memory it reads, and a trace cache mapped and unmapped per thread).
+ * Every hit still reads back each return address it predicts.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,9 +49,11 @@
 
 struct cache_entry {
 	uint64_t ret;
-	uint64_t sp;
+	uint64_t sp;                           /* stack_top - sp, with a top */
 	const struct stack_entry *stack;
-	uint32_t gen;                          /* the buffer's owner made it */
+	/* fs_epoch when it was made << 32 | the buffer's cache_gen then, or
+	 * 0 for a thread with a stack_top (any such owner may use it). */
+	uint64_t stamp;
 	uint8_t  depth;                        /* the depth asked for */
 	uint8_t  n;                            /* frames in the stack */
 	uint16_t slots[CACHE_DEPTH];           /* frames[i] at sp + 8 * this - 8 */
@@ -117,6 +129,12 @@ static _Atomic(_Atomic uint64_t *) frame_sizes;
  * (each attempt would step through libunwind's lock again), their stacks
  * are unwound every time. */
 static _Atomic bool fs_full;
+/* Bumped each time a frame size is found to vary.  A stack cached before
+ * then may run through that frame at the size it had once: the memory
+ * above a frame that grew still holds what the old layout left there
+ * (an alloca block is not cleared), so checking its slots can pass.  Such
+ * entries go, and stacks through the frame are unwound from then on. */
+static _Atomic uint32_t fs_epoch;
 
 static _Atomic uint64_t *fs_table(void)
 {
@@ -173,8 +191,12 @@ static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 				return;
 			if (v && words != FS_VARIABLE)
 				return;                 /* first size stays */
-			if (atomic_compare_exchange_weak(e, &v, want))
+			if (atomic_compare_exchange_weak(e, &v, want)) {
+				if (words == FS_VARIABLE)
+					atomic_fetch_add_explicit(&fs_epoch, 1,
+								  memory_order_relaxed);
 				return;
+			}
 		}
 	}
 	atomic_store_explicit(&fs_full, true, memory_order_relaxed);
@@ -226,13 +248,16 @@ static inline unsigned set_of(uint64_t ret, uint64_t caller, uint64_t sp, uint32
 	return (unsigned)(h >> 40) & (sets - 1);
 }
 
-static bool still_valid(const struct cache_entry *c)
+/* Whether the stack above a call at sp is c's: every return address where
+ * c says it is.  (Its slots lie below the stack's end: they did where c was
+ * made, at the same distance from it.) */
+static bool still_valid(const struct cache_entry *c, uint64_t sp)
 {
 	uint32_t n;
 	const uint64_t *frames = lt_stacks_frames(c->stack, &n);
 
 	for (uint32_t i = 1; i < c->n; i++)
-		if (*(const volatile uint64_t *)(uintptr_t)(c->sp + 8 * (uint64_t)c->slots[i] - 8) !=
+		if (*(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)c->slots[i] - 8) !=
 		    frames[i])
 			return false;
 	return true;
@@ -312,8 +337,8 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
  * cached.
  */
 static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
-			void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
-			uint64_t *slots)
+			uint64_t top, void *ret, uint64_t sp, const uint64_t *frames,
+			uint32_t n, uint64_t *slots)
 {
 	uint32_t need = 0;
 
@@ -325,13 +350,29 @@ static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint
 	if (need && need < n) {
 		if (!walk_slots(fs, cache, gen, ret, sp, frames, need, slots))
 			return false;
-		int known = predict_slots(fs, cache->hi_gen == gen ? cache->hi : 0,
+		int known = predict_slots(fs, top ? top : cache->hi_gen == gen ? cache->hi : 0,
 					  sp, frames, n, slots);
 		if (known)
 			return known > 0;
 		/* Deeper than this thread's stack was ever walked: all of it. */
 	}
 	return walk_slots(fs, cache, gen, ret, sp, frames, n, slots);
+}
+
+/*
+ * glibc keeps a thread's descriptor, what pthread_self() points at, at the
+ * top of the thread's stack block, its static TLS just below, and the stack
+ * below that, all in one mapping (glibc's own, or the block given with
+ * pthread_attr_setstack): from any frame of the thread up to the descriptor
+ * is mapped.  The main thread's descriptor is not on its stack; nor, then,
+ * above its frames within STACK_SPAN.
+ */
+uint64_t lt_stack_top(void)
+{
+	uint64_t top = (uint64_t)(uintptr_t)pthread_self();
+	uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+
+	return top > here && top - here <= STACK_SPAN ? top : 0;
 }
 
 int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
@@ -352,23 +393,38 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	_Atomic uint64_t *fs = fs_table();
 	if (!fs)
 		return -1;
-	uint64_t hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
-	if (hi && (sp <= hi ? hi - sp : sp - hi) > STACK_SPAN)
-		return -1;
+	/* On a thread the shim started, the stack's end bounds every read;
+	 * a call on another stack (a signal stack, a coroutine's) is never
+	 * cached.  Elsewhere the highest slot unwound so far does. */
+	uint64_t top = b->stack_top, hi, key, stamp;
+	if (top) {
+		if (sp >= top || top - sp > STACK_SPAN)
+			return -1;
+		hi = top;
+		key = top - sp;
+		stamp = 0;
+	} else {
+		hi = b->cache->hi_gen == b->cache_gen ? b->cache->hi : 0;
+		if (hi && (sp <= hi ? hi - sp : sp - hi) > STACK_SPAN)
+			return -1;
+		key = sp;
+		stamp = b->cache_gen;
+	}
+	stamp |= (uint64_t)atomic_load_explicit(&fs_epoch, memory_order_relaxed) << 32;
 	/* Allocation wrappers make one (ret, sp) the door to many stacks: in a
 	 * cache that had to grow, the caller's return address, when the frame
 	 * size says where it is, picks the set too.  (A small cache does not
 	 * pay for looking it up on every hit.) */
 	bool by_caller = b->cache->sets > CACHE_SETS_MIN;
 	uint64_t caller = by_caller ? caller_of(fs, hi, r, sp) : 0;
-	unsigned set = set_of(r, caller, sp, b->cache->sets);
+	unsigned set = set_of(r, caller, key, b->cache->sets);
 	struct cache_entry *ways = set_ways(b->cache, kind, set);
 
 	for (unsigned w = 0; w < CACHE_WAYS; w++) {
 		const struct cache_entry *c = &ways[w];
 
-		if (c->ret == r && c->sp == sp && c->depth == depth &&
-		    c->gen == b->cache_gen && still_valid(c)) {
+		if (c->ret == r && c->sp == key && c->depth == depth && c->stamp == stamp &&
+		    still_valid(c, sp)) {
 			*id = lt_stacks_use(c->stack);
 			return 0;
 		}
@@ -400,21 +456,22 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (known == 0 && atomic_load_explicit(&fs_full, memory_order_relaxed))
 		known = -1;
 	if (known == 0)
-		known = learn_slots(fs, b->cache, b->cache_gen, ret, sp, frames, n, slots) ? 1 : -1;
+		known = learn_slots(fs, b->cache, b->cache_gen, b->stack_top, ret, sp,
+				    frames, n, slots) ? 1 : -1;
 	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
 		if (by_caller && n >= 2 && frames[1] != caller) {
 			/* Next time the frame size will be known: file it there. */
-			set = set_of(r, frames[1], sp, b->cache->sets);
+			set = set_of(r, frames[1], key, b->cache->sets);
 			ways = set_ways(b->cache, kind, set);
 		}
 		struct cache_entry *c = &ways[b->cache->victim[kind * b->cache->sets + set]++ %
 					      CACHE_WAYS];
 
 		c->ret = r;
-		c->sp = sp;
+		c->sp = key;
 		c->depth = (uint8_t)depth;
 		c->n = (uint8_t)n;
-		c->gen = b->cache_gen;
+		c->stamp = stamp;
 		c->stack = e;
 		c->slots[0] = 0;        /* frames[0] is ret, checked above */
 		for (uint32_t i = 1; i < n; i++)

@@ -225,7 +225,11 @@ struct lt_buf *lt_buf_acquire(uint32_t thread)
 	}
 	b->thread = thread;
 	b->tid = (uint32_t)gettid();
-	b->cache_gen++;   /* another thread's stack: its cached slots mean nothing */
+	/* Another thread's stack: its cached slots mean nothing.  (0 is left
+	 * for entries any thread with a stack_top may use.) */
+	if (++b->cache_gen == 0)
+		b->cache_gen = 1;
+	b->stack_top = 0; /* until the thread's trampoline says */
 	b->seq = 0;
 	b->tail = 0;
 	memset(&b->counts, 0, sizeof(b->counts));

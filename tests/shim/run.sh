@@ -37,8 +37,9 @@ fi
 # paths NAME DESCRIPTION CFLAGS...: build tests/shim/NAME.c, run it untraced
 # and traced, and check that every allocation's recorded stack is the path
 # the program counted it on.  The programs print "PATH COUNT", a letter per
-# frame leaf first (fa -> a, fb -> b, fc -> c, fv -> v), and a trailing k
-# for a path that ran on a coroutine (coro_main below it).
+# frame leaf first (fa -> a, fb -> b, fc -> c, fv -> v), a trailing k
+# for a path that ran on a coroutine (coro_main below it), then x or y for
+# one that ran on a thread started at start_x or start_y.
 paths() {
 	local name=$1 what=$2 st diff
 	shift 2
@@ -66,6 +67,9 @@ for s in json.load(open(sys.argv[2]))["sites_by_calls"]:
     path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fc", "fv"))
     if "coro_main" in funcs:
         path += "k"
+    for f, letter in (("start_x", "x"), ("start_y", "y")):
+        if f in funcs:
+            path += letter
     got[path] = got.get(path, 0) + s["calls"]
 bad = [(p, want.get(p, 0), got.get(p, 0)) for p in sorted(set(want) | set(got))
        if want.get(p, 0) != got.get(p, 0)]
@@ -85,6 +89,12 @@ PY
 # malloc) beside the thread's own.
 paths stackpaths "through alloca frames on two threads" -pthread
 paths coroutines "on coroutine and thread stacks"
+# And on 2,000 short-lived threads started through two routines whose stacks
+# differ only in the return address into the routine, on glibc's stacks of
+# two sizes and on the program's own: a thread the shim started reuses
+# what the buffer's earlier owners cached, keyed by distance from its
+# stack's end.
+paths stackchurn "on 2,000 short-lived threads" -pthread
 
 # The shim answers libunwind's sigprocmask calls itself during a learning
 # walk (all signals blocked once): the program's own mask and signals must

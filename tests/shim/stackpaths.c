@@ -117,12 +117,11 @@ __attribute__((noinline)) static int go(struct walk *w, unsigned left)
 
 #define SLOTS (MAX_DEPTH + 1) * 4096u
 
-static void *run(void *arg)
+static void walk_rounds(struct walk *w, unsigned rounds)
 {
-	struct walk *w = arg;
 	int sink = 0;
 
-	for (unsigned i = 0; i < ROUNDS; i++) {
+	for (unsigned i = 0; i < rounds; i++) {
 		/* Mostly a few hot paths, as in real programs, sometimes anything. */
 		w->outer = w->outer * 1103515245u + 12345u;
 		uint32_t pick = w->outer >> 8;
@@ -130,6 +129,104 @@ static void *run(void *arg)
 		sink += go(w, 1 + next(w) % MAX_DEPTH);
 	}
 	__asm__ volatile("" : : "r"(sink));
+}
+
+#ifdef CHURN
+/*
+ * The same walks on short-lived threads, a few at a time, started through
+ * two routines with frames of one size, so that their stacks sit at the
+ * same distances from each thread's stack end and differ only in the
+ * return address into the routine.  Some threads run on stacks the
+ * program allocated, some on glibc's of another size.  A new thread's
+ * stack is often an old one's again, alloca blocks and all, still holding
+ * return addresses where an earlier layout put them.  Paths print with the
+ * routine's letter, x or y, last.
+ */
+#define WAVES    500
+#define AT_ONCE  4
+#define ROUNDS_EACH 400
+
+struct churn {
+	struct walk w;
+	void *stack;              /* from malloc, or NULL: glibc's */
+};
+
+__attribute__((noinline)) static void *start_x(void *arg)
+{
+	volatile char pad[64];
+
+	pad[0] = 1;
+	walk_rounds(arg, ROUNDS_EACH);
+	return (void *)(uintptr_t)pad[0];
+}
+
+__attribute__((noinline)) static void *start_y(void *arg)
+{
+	volatile char pad[64];
+
+	pad[0] = 2;
+	walk_rounds(arg, ROUNDS_EACH);
+	return (void *)(uintptr_t)pad[0];
+}
+
+int main(void)
+{
+	static unsigned long counts[2][SLOTS], each[AT_ONCE][SLOTS];
+	static struct churn c[AT_ONCE];
+	pthread_t t[AT_ONCE];
+
+	for (unsigned wave = 0; wave < WAVES; wave++) {
+		for (unsigned k = 0; k < AT_ONCE; k++) {
+			unsigned serial = wave * AT_ONCE + k;
+			pthread_attr_t attr;
+
+			memset(each[k], 0, sizeof(each[k]));
+			c[k] = (struct churn){ .w = { .outer = serial + 1, .counts = each[k] } };
+			pthread_attr_init(&attr);
+			if (serial % 3 == 1) {
+				c[k].stack = malloc(256u << 10);
+				if (!c[k].stack ||
+				    pthread_attr_setstack(&attr, c[k].stack, 256u << 10))
+					return 1;
+			} else if (serial % 3 == 2) {
+				pthread_attr_setstacksize(&attr, 1u << 20);
+			}
+			if (pthread_create(&t[k], &attr, serial % 2 ? start_y : start_x, &c[k].w))
+				return 1;
+			pthread_attr_destroy(&attr);
+		}
+		for (unsigned k = 0; k < AT_ONCE; k++) {
+			pthread_join(t[k], NULL);
+			free(c[k].stack);
+			for (unsigned i = 0; i < SLOTS; i++)
+				counts[(wave * AT_ONCE + k) % 2][i] += each[k][i];
+		}
+	}
+	for (unsigned r = 0; r < 2; r++)
+		for (unsigned len = 1; len <= MAX_DEPTH; len++) {
+			unsigned total = 1;
+			for (unsigned k = 0; k < len; k++)
+				total *= 4;
+			for (unsigned i = 0; i < total; i++) {
+				unsigned long n = counts[r][i + len * 4096u];
+				char path[MAX_DEPTH + 2];
+				unsigned x = i;
+
+				if (!n)
+					continue;
+				for (unsigned k = len; k-- > 0; x /= 4)
+					path[k] = "abcv"[x % 4];
+				path[len] = "xy"[r];
+				path[len + 1] = '\0';
+				printf("%s %lu\n", path, n);
+			}
+		}
+	return 0;
+}
+#else
+static void *run(void *arg)
+{
+	walk_rounds(arg, ROUNDS);
 	return NULL;
 }
 
@@ -162,3 +259,4 @@ int main(void)
 	}
 	return 0;
 }
+#endif

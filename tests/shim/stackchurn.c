@@ -1,0 +1,3 @@
+/* stackpaths.c's walks on a churn of short-lived threads: see CHURN there. */
+#define CHURN 1
+#include "stackpaths.c"
