@@ -91,7 +91,9 @@ struct thread_entry {
 struct pthread_entry {
 	uint64_t pthread;
 	struct thread_entry **threads;
-	size_t n;
+	size_t n, cap;
+	size_t done;             /* threads[0..done) are joined, or detached
+				  * and exited: for good */
 	UT_hash_handle hh;
 };
 
@@ -320,6 +322,16 @@ static void note_birth(struct thread_entry *t, uint64_t ticks, bool from_create)
 	}
 }
 
+static int cmp_birth(const void *a, const void *b)
+{
+	const struct thread_entry *x = *(struct thread_entry *const *)a;
+	const struct thread_entry *y = *(struct thread_entry *const *)b;
+
+	if (x->birth != y->birth)
+		return x->birth < y->birth ? -1 : 1;
+	return x->t.serial < y->t.serial ? -1 : x->t.serial > y->t.serial;
+}
+
 static int prepass_threads(struct lt_model *m)
 {
 	const struct lt_dump *d = m->dump;
@@ -375,12 +387,18 @@ static int prepass_threads(struct lt_model *m)
 				return -1;
 			}
 		}
-		v = realloc(pe->threads, (pe->n + 1) * sizeof(*pe->threads));
-		if (!v)
-			return -1;
-		pe->threads = v;
+		if (pe->n == pe->cap) {
+			size_t ncap = pe->cap ? 2 * pe->cap : 4;
+			v = realloc(pe->threads, ncap * sizeof(*pe->threads));
+			if (!v)
+				return -1;
+			pe->threads = v;
+			pe->cap = ncap;
+		}
 		pe->threads[pe->n++] = t;
 	}
+	for (struct pthread_entry *pe = p->pthreads; pe; pe = pe->hh.next)
+		qsort(pe->threads, pe->n, sizeof(*pe->threads), cmp_birth);
 	return 0;
 }
 
@@ -399,24 +417,37 @@ static struct thread_entry *resolve_pthread(struct lt_model *m,
 					    bool for_join)
 {
 	struct pthread_entry *pe;
-	struct thread_entry *live = NULL, *latest = NULL;
+	size_t lo = 0, born;
 
 	HASH_FIND(hh, m->priv->pthreads, &pthread, sizeof(pthread), pe);
 	if (!pe)
 		return NULL;
-	for (size_t i = 0; i < pe->n; i++) {
+	/* threads[0..born) were born by ticks. */
+	for (born = pe->n; lo < born;) {
+		size_t mid = lo + (born - lo) / 2;
+
+		if (pe->threads[mid]->birth <= ticks)
+			lo = mid + 1;
+		else
+			born = mid;
+	}
+	if (!born)
+		return NULL;
+	/* Reclaimed for good stays so: a program that starts and joins
+	 * thousands of threads reuses a few pthread_t values, and each
+	 * question would otherwise walk every earlier holder. */
+	while (pe->done < pe->n && (pe->threads[pe->done]->t.joined ||
+				    (pe->threads[pe->done]->t.detached &&
+				     pe->threads[pe->done]->t.exited)))
+		pe->done++;
+	for (size_t i = pe->done; i < born; i++) {
 		struct thread_entry *t = pe->threads[i];
-		bool reclaimed = t->t.joined ||
-				 (t->t.detached && (for_join || t->t.exited));
-		if (t->birth > ticks)
-			continue;
-		if (!latest || t->birth >= latest->birth)
-			latest = t;
-		if (!reclaimed && (!live || t->birth < live->birth))
-			live = t;
+
+		if (!t->t.joined && !(t->t.detached && (for_join || t->t.exited)))
+			return t;
 	}
 	/* All reclaimed: a second join of one thread, or lost records. */
-	return live ? live : latest;
+	return pe->threads[born - 1];
 }
 
 /* ---- replay -------------------------------------------------------------- */
@@ -866,8 +897,13 @@ struct pipe {
 	struct lt_model *m;       /* for the replay, when it is in turn */
 	const struct lt_dump *dump;
 	struct stream *streams;   /* = priv->streams */
-	struct stream **heap;     /* the streams not at their end, by head */
+	struct stream **heap;     /* the streams under way, by head */
 	size_t nheap;
+	/* Streams yet to reach the merge's time, in merge order from
+	 * pending[next]: a program that ran thousands of threads one after
+	 * another keeps only the few running at once in the heap. */
+	struct stream **pending;
+	size_t npending, next;
 	uint64_t ticks_backwards; /* added to the model's when done */
 	size_t n;                 /* steps in the batch being filled */
 	size_t made_local;        /* batches handed over */
@@ -1128,6 +1164,24 @@ static void heap_down(struct stream **h, size_t n, size_t i)
 	}
 }
 
+/* Put s in the heap's free place n, then up to its own. */
+static void heap_push(struct stream **h, size_t n, struct stream *s)
+{
+	while (n > 0 && before(s, h[(n - 1) / 2])) {
+		h[n] = h[(n - 1) / 2];
+		n = (n - 1) / 2;
+	}
+	h[n] = s;
+}
+
+static int cmp_merge(const void *a, const void *b)
+{
+	const struct stream *x = *(struct stream *const *)a;
+	const struct stream *y = *(struct stream *const *)b;
+
+	return before(x, y) ? -1 : before(y, x);
+}
+
 static uint64_t bytes_done(const struct pipe *q)
 {
 	uint64_t done = 0;
@@ -1148,8 +1202,9 @@ static uint64_t release_consumed(const struct pipe *q, uint64_t released)
 {
 	uint64_t low = q->dump->len;
 
-	for (size_t i = 0; i < q->nheap; i++) {
-		const struct lt_dump_cursor *c = &q->heap[i]->cur;
+	for (size_t i = 0; i < q->nheap + q->npending - q->next; i++) {
+		const struct lt_dump_cursor *c = i < q->nheap ? &q->heap[i]->cur :
+			&q->pending[q->next + i - q->nheap]->cur;
 		uint64_t at = c->end ? c->off : q->dump->len;
 		if (at < low)
 			low = at;
@@ -1169,12 +1224,16 @@ static void produce(struct pipe *q)
 	for (size_t i = 0; i < d->nstreams && !q->quit; i++) {
 		struct stream *s = &q->streams[i];
 		if (stream_advance(q, s))
-			q->heap[q->nheap++] = s;
+			q->pending[q->npending++] = s;
 	}
-	for (size_t i = q->nheap / 2; i-- > 0;)
-		heap_down(q->heap, q->nheap, i);
+	qsort(q->pending, q->npending, sizeof(*q->pending), cmp_merge);
 
-	while (q->nheap > 0 && !q->quit) {
+	for (;;) {
+		while (q->next < q->npending &&
+		       (q->nheap == 0 || before(q->pending[q->next], q->heap[0])))
+			heap_push(q->heap, q->nheap++, q->pending[q->next++]);
+		if (q->nheap == 0 || q->quit)
+			break;
 		struct stream *s = q->heap[0];
 		emit(q, STEP_EVENT, s->thread, s->rec, s->ticks, s->phase);
 		if (!stream_advance(q, s))
@@ -1282,7 +1341,8 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 	q = p->pipe = aligned_calloc(1, sizeof(*q));
 	p->streams = aligned_calloc(d->nstreams, sizeof(*p->streams));
 	if (!q || !p->streams ||
-	    !(q->heap = aligned_calloc(d->nstreams, sizeof(*q->heap))))
+	    !(q->heap = aligned_calloc(d->nstreams, sizeof(*q->heap))) ||
+	    !(q->pending = aligned_calloc(d->nstreams, sizeof(*q->pending))))
 		return -1;
 	/* Replayed in turn, a batch need not outsize the dump. */
 	q->batch = threads || d->records > PIPE_BATCH ? PIPE_BATCH :
@@ -1641,6 +1701,7 @@ void lt_model_free(struct lt_model *m)
 		free(p->streams);
 		if (p->pipe) {
 			free(p->pipe->heap);
+			free(p->pipe->pending);
 			free(p->pipe->steps);
 		}
 		free(p->pipe);

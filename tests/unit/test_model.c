@@ -230,6 +230,108 @@ static void test_join_create_race(void **state)
 	release_built(&b);
 }
 
+/*
+ * Streams join the merge in the order of their first events, which is not
+ * their threads' order: thread 4's first event, an allocation, comes
+ * before thread 2's second, the free of it, while thread 3 (between them
+ * by serial) starts last.
+ */
+static void test_merge_late_streams(void **state)
+{
+	struct lt_gen *g = lt_gen_new(0, 0);
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 2);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 10, 0x200, 8);
+	lt_gen_free_rec(g, LT_FN_FREE, 20, 0x100);
+	lt_gen_chunk(g, 3);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 50, 0x300, 8);
+	lt_gen_chunk(g, 4);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 15, 0x100, 8);
+	lt_gen_trailer(g, 100, NULL);
+	b = build(g);
+
+	assert_int_equal(b.model->anomalies.frees_untracked, 0);
+	assert_int_equal(b.model->anomalies.ordering, 0);
+	assert_int_equal(b.model->totals.leaked_blocks, 2);   /* 0x200, 0x300 */
+	assert_int_equal(b.model->totals.peak_bytes, 16);
+	release_built(&b);
+}
+
+/*
+ * One pthread_t value held by thread after thread, the holders announced in
+ * the file out of birth order (thread 1's chunk, creating the last, comes
+ * before thread 11's, creating the first two): each question goes to the
+ * earliest-born holder not yet reclaimed, a detached thread being
+ * reclaimed for a join at once and for anything else once it exits; when
+ * every holder born by then is reclaimed, to the latest born.  A thread is
+ * born at its CREATE's tick, a question at that very tick included.
+ */
+static void test_pthread_holders(void **state)
+{
+	const uint64_t P = 0x7f0000001000, R = 0x7f0000003000, S = 0x7f0000004000;
+	struct lt_gen *g = lt_gen_new(0, 0);
+	struct built b;
+	const struct lt_model *m;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	lt_gen_thread_op(g, LT_REC_THREAD_JOIN, 25, P);      /* 2 */
+	lt_gen_thread_op(g, LT_REC_THREAD_DETACH, 35, P);    /* 3 */
+	lt_gen_thread_create(g, 0, 50, 4, 0);
+	lt_gen_thread_op(g, LT_REC_THREAD_CANCEL, 52, P);    /* 4 */
+	lt_gen_thread_op(g, LT_REC_THREAD_JOIN, 60, P);      /* 4 */
+	lt_gen_thread_name(g, 65, P, "late");                /* all reclaimed: 4 */
+	lt_gen_thread_create(g, 0, 100, 8, LT_CREATE_DETACHED);
+	lt_gen_thread_create(g, 0, 105, 9, 0);
+	lt_gen_thread_op(g, LT_REC_THREAD_CANCEL, 108, R);   /* 8, still running */
+	lt_gen_thread_op(g, LT_REC_THREAD_JOIN, 110, R);     /* 9: 8 is detached */
+	lt_gen_thread_create(g, 0, 120, 10, 0);
+	lt_gen_thread_op(g, LT_REC_THREAD_JOIN, 120, S);     /* 10, born now */
+
+	lt_gen_chunk(g, 11);
+	lt_gen_thread_start(g, 1, 0x7f0000009000);
+	lt_gen_thread_create(g, 0, 10, 2, 0);
+	lt_gen_thread_create(g, 0, 30, 3, 0);
+
+	lt_gen_chunk(g, 2);
+	lt_gen_thread_start(g, 11, P);
+	lt_gen_thread_exit(g, 20);
+	lt_gen_chunk(g, 3);
+	lt_gen_thread_start(g, 31, P);
+	lt_gen_thread_exit(g, 40);
+	lt_gen_chunk(g, 4);
+	lt_gen_thread_start(g, 51, P);
+	lt_gen_thread_exit(g, 58);
+	lt_gen_chunk(g, 8);
+	lt_gen_thread_start(g, 101, R);
+	lt_gen_chunk(g, 9);
+	lt_gen_thread_start(g, 106, R);
+	lt_gen_chunk(g, 10);
+	lt_gen_thread_start(g, 121, S);
+	lt_gen_thread_exit(g, 125);
+	lt_gen_trailer(g, 200, NULL);
+	b = build(g);
+	m = b.model;
+
+	assert_true(thread_of(m, 2)->joined);
+	assert_false(thread_of(m, 2)->cancelled);
+	assert_string_equal(thread_of(m, 2)->name, "");
+	assert_true(thread_of(m, 3)->detached);
+	assert_false(thread_of(m, 3)->joined);
+	assert_true(thread_of(m, 4)->cancelled);
+	assert_true(thread_of(m, 4)->joined);
+	assert_string_equal(thread_of(m, 4)->name, "late");
+	assert_true(thread_of(m, 8)->cancelled);
+	assert_false(thread_of(m, 8)->joined);
+	assert_true(thread_of(m, 9)->joined);
+	assert_false(thread_of(m, 9)->cancelled);
+	assert_true(thread_of(m, 10)->joined);
+	assert_int_equal(m->anomalies.targets_unknown, 0);
+	release_built(&b);
+}
+
 /* Freed on the same thread with at most one other allocation of that
  * thread in between; other threads' allocations do not count. */
 static void test_temporary_rule(void **state)
@@ -906,6 +1008,8 @@ int main(void)
 		cmocka_unit_test(test_realloc_split),
 		cmocka_unit_test(test_join_resolution),
 		cmocka_unit_test(test_join_create_race),
+		cmocka_unit_test(test_pthread_holders),
+		cmocka_unit_test(test_merge_late_streams),
 		cmocka_unit_test(test_temporary_rule),
 		cmocka_unit_test(test_temporary_reused_address),
 		cmocka_unit_test(test_huge_sizes),
