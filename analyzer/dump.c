@@ -206,7 +206,11 @@ static int add_thread_rec(struct index_part *ip, const struct lt_rec_head *h,
 		ip->cap = ncap;
 	}
 	ip->recs[ip->nrecs++] = (struct lt_dump_thread_rec){
-		.rec = h, .thread = thread,
+		.rec = h, .thread = thread, .type = h->type,
+		.ticks = ((const uint64_t *)h)[1],   /* check_record saw room */
+		.value = h->type == LT_REC_THREAD_CREATE ?
+			 ((const struct lt_rec_thread_create *)h)->child :
+			 ((const struct lt_rec_thread_start *)h)->pthread,
 	};
 	return 0;
 }
@@ -219,11 +223,15 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 
 	ip->last = NULL;
 	c->net = c->rise = 0;
+	c->first_ticks = UINT64_MAX;
 	while (off < end) {
 		const struct lt_rec_head *h;
+		uint64_t ticks;
 		if (check_record(d, off, end, &ip->err) < 0)
 			return -1;
 		h = (const void *)(d->base + off);
+		if (c->first_ticks == UINT64_MAX && lt_dump_rec_ticks(h, &ticks))
+			c->first_ticks = ticks;
 		if (h->type >= NTYPES || rec_min_size[h->type] == 0)
 			ip->unknown++;
 		if ((h->type == LT_REC_THREAD_CREATE ||
@@ -685,6 +693,21 @@ void lt_dump_close(struct lt_dump *d)
 	free(d->stream_chunks);
 	free(d->path);
 	free(d);
+}
+
+uint64_t lt_dump_stream_first_ticks(const struct lt_dump *d,
+				    const struct lt_dump_stream *s)
+{
+	/* A first record at UINT64_MAX reads as none: the stream then
+	 * starts at a later record's time, or at 0, never after its head;
+	 * joining a merge early costs it only room. */
+	for (uint32_t k = 0; k < s->nchunks; k++) {
+		uint64_t t = d->chunks[s->chunks[k]].first_ticks;
+
+		if (t != UINT64_MAX)
+			return t;
+	}
+	return 0;
 }
 
 void lt_dump_cursor_init(struct lt_dump_cursor *c, const struct lt_dump *d,

@@ -20,6 +20,8 @@
 struct lt_dump_chunk {
 	uint64_t offset;     /* of its struct lt_chunk_header */
 	uint64_t ticks;      /* the header's: after its last record */
+	uint64_t first_ticks;  /* of its first record with a time
+				* (lt_dump_rec_ticks); UINT64_MAX: none */
 	uint32_t thread;
 	uint32_t seq;
 	uint32_t size;       /* payload bytes, validated */
@@ -28,10 +30,15 @@ struct lt_dump_chunk {
 };
 
 /* A THREAD_CREATE or THREAD_START record, found by the index pass so that
- * a reader needing thread births first does not read the dump twice. */
+ * a reader needing thread births first does not read the dump twice (nor
+ * fault in a page of every thread's first chunk again: what it needs is
+ * copied here). */
 struct lt_dump_thread_rec {
 	const struct lt_rec_head *rec;   /* inside the mapping */
 	uint32_t thread;     /* serial of the stream it is in */
+	uint8_t type;        /* LT_REC_THREAD_CREATE or LT_REC_THREAD_START */
+	uint64_t ticks;
+	uint64_t value;      /* CREATE: the child's serial; START: pthread_t */
 };
 
 /* One thread's chunks in file order: the stream the merge consumes. */
@@ -106,6 +113,42 @@ const char *lt_dump_rec_name(unsigned type);
  * working; this only keeps RSS from growing with the file.
  */
 void lt_dump_release(const struct lt_dump *d, uint64_t from, uint64_t upto);
+
+/*
+ * The time a record happened at, for the records that have one: the
+ * release of a realloc's old block (ticks_before) for a realloc.  false for
+ * stacks, modules, lost counts and the like, which need no order.
+ */
+static inline bool lt_dump_rec_ticks(const struct lt_rec_head *h, uint64_t *ticks)
+{
+	switch (h->type) {
+	case LT_REC_ALLOC:
+	case LT_REC_FREE:
+	case LT_REC_THREAD_CREATE:
+	case LT_REC_THREAD_START:
+	case LT_REC_THREAD_EXIT:
+	case LT_REC_THREAD_JOIN:
+	case LT_REC_THREAD_DETACH:
+	case LT_REC_THREAD_CANCEL:
+	case LT_REC_THREAD_NAME:
+	case LT_REC_FORK:
+	case LT_REC_EXEC:
+	case LT_REC_SNAPSHOT:
+		/* Every one of these has ticks right after its head. */
+		*ticks = ((const uint64_t *)h)[1];
+		return true;
+	case LT_REC_REALLOC:
+		*ticks = ((const struct lt_rec_realloc *)h)->ticks_before;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The time of the first record with one in stream s, or 0 when it has
+ * none: where it joins a merge by time. */
+uint64_t lt_dump_stream_first_ticks(const struct lt_dump *d,
+				    const struct lt_dump_stream *s);
 
 /* Walks one stream's records in order. */
 struct lt_dump_cursor {

@@ -110,6 +110,8 @@ struct stream {
 	uint64_t last_ticks;
 	uint8_t klass;                   /* enum ev_class */
 	uint8_t phase;                   /* realloc: 0 release, 1 acquire */
+	uint64_t start;                  /* its first event's time, at most */
+	uint64_t first_offset;           /* of its first chunk */
 };
 
 /*
@@ -339,27 +341,24 @@ static int prepass_threads(struct lt_model *m)
 
 	/* lt_dump_open found the CREATE and START records, in file order. */
 	for (size_t i = 0; i < d->nthread_recs; i++) {
-		const struct lt_rec_head *h = d->thread_recs[i].rec;
-		struct thread_entry *self = get_thread(m, d->thread_recs[i].thread);
+		const struct lt_dump_thread_rec *r = &d->thread_recs[i];
+		struct thread_entry *self = get_thread(m, r->thread);
 
 		if (!self)
 			return -1;
-		if (h->type == LT_REC_THREAD_CREATE) {
-			const struct lt_rec_thread_create *r = (const void *)h;
+		if (r->type == LT_REC_THREAD_CREATE) {
 			struct thread_entry *t;
-			if (r->child > UINT32_MAX)
+			if (r->value > UINT32_MAX)
 				continue;
-			t = get_thread(m, (uint32_t)r->child);
+			t = get_thread(m, (uint32_t)r->value);
 			if (!t)
 				return -1;
 			note_birth(t, r->ticks, true);
 		} else {
-			const struct lt_rec_thread_start *r = (const void *)h;
-			self->t.pthread = r->pthread;
+			self->t.pthread = r->value;
 			note_birth(self, r->ticks, false);
 		}
 	}
-	lt_dump_release(d, 0, d->len);
 
 	/* Index every thread that announced a pthread_t by that value. */
 	for (struct thread_entry *t = p->threads; t; t = t->hh.next) {
@@ -842,33 +841,6 @@ static void take_untimed(struct lt_model *m, const struct lt_rec_head *h,
 	}
 }
 
-/* The ticks of a timed record, false for a record that needs no order. */
-static bool record_ticks(const struct lt_rec_head *h, uint64_t *ticks)
-{
-	switch (h->type) {
-	case LT_REC_ALLOC:
-	case LT_REC_FREE:
-	case LT_REC_THREAD_CREATE:
-	case LT_REC_THREAD_START:
-	case LT_REC_THREAD_EXIT:
-	case LT_REC_THREAD_JOIN:
-	case LT_REC_THREAD_DETACH:
-	case LT_REC_THREAD_CANCEL:
-	case LT_REC_THREAD_NAME:
-	case LT_REC_FORK:
-	case LT_REC_EXEC:
-	case LT_REC_SNAPSHOT:
-		/* Every one of these has ticks right after its head. */
-		*ticks = ((const uint64_t *)h)[1];
-		return true;
-	case LT_REC_REALLOC:
-		*ticks = ((const struct lt_rec_realloc *)h)->ticks_before;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * The merge and the replay run as a pipeline.  The merge (each stream's
  * cursor, and the heap that orders their heads) fills batches of steps;
@@ -899,9 +871,10 @@ struct pipe {
 	struct stream *streams;   /* = priv->streams */
 	struct stream **heap;     /* the streams under way, by head */
 	size_t nheap;
-	/* Streams yet to reach the merge's time, in merge order from
-	 * pending[next]: a program that ran thousands of threads one after
-	 * another keeps only the few running at once in the heap. */
+	/* Streams the merge's time has not reached, by start from
+	 * pending[next], not read yet: a program that ran thousands of
+	 * threads one after another keeps only the few running at once in
+	 * the heap, and only their chunks in memory. */
 	struct stream **pending;
 	size_t npending, next;
 	uint64_t ticks_backwards; /* added to the model's when done */
@@ -1112,7 +1085,7 @@ static bool stream_advance(struct pipe *q, struct stream *s)
 			s->rec = NULL;
 			return false;
 		}
-		if (record_ticks(h, &ticks))
+		if (lt_dump_rec_ticks(h, &ticks))
 			break;
 		emit(q, STEP_UNTIMED, s->thread, h, s->last_ticks, 0);
 	}
@@ -1174,12 +1147,14 @@ static void heap_push(struct stream **h, size_t n, struct stream *s)
 	h[n] = s;
 }
 
-static int cmp_merge(const void *a, const void *b)
+static int cmp_start(const void *a, const void *b)
 {
 	const struct stream *x = *(struct stream *const *)a;
 	const struct stream *y = *(struct stream *const *)b;
 
-	return before(x, y) ? -1 : before(y, x);
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
 }
 
 static uint64_t bytes_done(const struct pipe *q)
@@ -1202,13 +1177,15 @@ static uint64_t release_consumed(const struct pipe *q, uint64_t released)
 {
 	uint64_t low = q->dump->len;
 
-	for (size_t i = 0; i < q->nheap + q->npending - q->next; i++) {
-		const struct lt_dump_cursor *c = i < q->nheap ? &q->heap[i]->cur :
-			&q->pending[q->next + i - q->nheap]->cur;
+	for (size_t i = 0; i < q->nheap; i++) {
+		const struct lt_dump_cursor *c = &q->heap[i]->cur;
 		uint64_t at = c->end ? c->off : q->dump->len;
 		if (at < low)
 			low = at;
 	}
+	for (size_t i = q->next; i < q->npending; i++)
+		if (q->pending[i]->first_offset < low)
+			low = q->pending[i]->first_offset;
 	if (low > released)
 		lt_dump_release(q->dump, released, low);
 	return low > released ? low : released;
@@ -1221,17 +1198,24 @@ static void produce(struct pipe *q)
 	uint64_t total = d->data_end - d->hdr->header_size;
 	uint64_t released = 0, events = 0;
 
-	for (size_t i = 0; i < d->nstreams && !q->quit; i++) {
+	for (size_t i = 0; i < d->nstreams; i++) {
 		struct stream *s = &q->streams[i];
-		if (stream_advance(q, s))
-			q->pending[q->npending++] = s;
+		s->start = lt_dump_stream_first_ticks(d, &d->streams[i]);
+		s->first_offset = d->streams[i].nchunks ?
+			d->chunks[d->streams[i].chunks[0]].offset : d->len;
+		q->pending[q->npending++] = s;
 	}
-	qsort(q->pending, q->npending, sizeof(*q->pending), cmp_merge);
+	qsort(q->pending, q->npending, sizeof(*q->pending), cmp_start);
 
 	for (;;) {
-		while (q->next < q->npending &&
-		       (q->nheap == 0 || before(q->pending[q->next], q->heap[0])))
-			heap_push(q->heap, q->nheap++, q->pending[q->next++]);
+		/* A stream starts no earlier than its start: it joins before
+		 * the merge passes that time, and the heap orders it. */
+		while (q->next < q->npending && !q->quit &&
+		       (q->nheap == 0 || q->pending[q->next]->start <= q->heap[0]->ticks)) {
+			struct stream *s = q->pending[q->next++];
+			if (stream_advance(q, s))
+				heap_push(q->heap, q->nheap++, s);
+		}
 		if (q->nheap == 0 || q->quit)
 			break;
 		struct stream *s = q->heap[0];

@@ -601,12 +601,22 @@ static void test_split_index(void **state)
 						 (const uint8_t *)b->thread_recs[i].rec - b->base);
 				assert_int_equal(a->thread_recs[i].thread,
 						 b->thread_recs[i].thread);
+				assert_int_equal(a->thread_recs[i].type,
+						 a->thread_recs[i].rec->type);
+				assert_int_equal(a->thread_recs[i].type,
+						 b->thread_recs[i].type);
+				assert_int_equal(a->thread_recs[i].ticks,
+						 b->thread_recs[i].ticks);
+				assert_int_equal(a->thread_recs[i].value,
+						 b->thread_recs[i].value);
 				if (i)   /* file order */
 					assert_true(a->thread_recs[i].rec > a->thread_recs[i - 1].rec);
 			}
 			for (size_t i = 0; i < a->nchunks; i++) {
 				assert_int_equal(a->chunks[i].net, b->chunks[i].net);
 				assert_int_equal(a->chunks[i].rise, b->chunks[i].rise);
+				assert_int_equal(a->chunks[i].first_ticks,
+						 b->chunks[i].first_ticks);
 			}
 			assert_int_equal(a->trailer != NULL, b->trailer != NULL);
 			assert_true(a->trailer != NULL);

@@ -234,7 +234,9 @@ static void test_join_create_race(void **state)
  * Streams join the merge in the order of their first events, which is not
  * their threads' order: thread 4's first event, an allocation, comes
  * before thread 2's second, the free of it, while thread 3 (between them
- * by serial) starts last.
+ * by serial) starts last.  Thread 5 starts at the very tick of thread 2's
+ * third event, with the release that must go first: the free of what
+ * thread 6 allocated, at the address thread 2 then gets.
  */
 static void test_merge_late_streams(void **state)
 {
@@ -245,17 +247,23 @@ static void test_merge_late_streams(void **state)
 	lt_gen_chunk(g, 2);
 	lt_gen_alloc(g, LT_FN_MALLOC, 0, 10, 0x200, 8);
 	lt_gen_free_rec(g, LT_FN_FREE, 20, 0x100);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 30, 0x600, 8);
 	lt_gen_chunk(g, 3);
 	lt_gen_alloc(g, LT_FN_MALLOC, 0, 50, 0x300, 8);
 	lt_gen_chunk(g, 4);
 	lt_gen_alloc(g, LT_FN_MALLOC, 0, 15, 0x100, 8);
+	lt_gen_chunk(g, 5);
+	lt_gen_free_rec(g, LT_FN_FREE, 30, 0x600);
+	lt_gen_chunk(g, 6);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 12, 0x600, 8);
 	lt_gen_trailer(g, 100, NULL);
 	b = build(g);
 
 	assert_int_equal(b.model->anomalies.frees_untracked, 0);
 	assert_int_equal(b.model->anomalies.ordering, 0);
-	assert_int_equal(b.model->totals.leaked_blocks, 2);   /* 0x200, 0x300 */
-	assert_int_equal(b.model->totals.peak_bytes, 16);
+	/* 0x200, 0x300 and thread 2's 0x600 */
+	assert_int_equal(b.model->totals.leaked_blocks, 3);
+	assert_int_equal(b.model->totals.peak_bytes, 24);
 	release_built(&b);
 }
 
