@@ -131,6 +131,30 @@ static void walk_rounds(struct walk *w, unsigned rounds)
 	__asm__ volatile("" : : "r"(sink));
 }
 
+/* "PATH COUNT" for every path counts[] has, PATH leaf first, then the
+ * letter after (none when 0). */
+static void print_paths(const unsigned long *counts, char after)
+{
+	for (unsigned len = 1; len <= MAX_DEPTH; len++) {
+		unsigned total = 1;
+		for (unsigned k = 0; k < len; k++)
+			total *= 4;
+		for (unsigned i = 0; i < total; i++) {
+			unsigned long n = counts[i + len * 4096u];
+			char path[MAX_DEPTH + 2];
+			unsigned x = i;
+
+			if (!n)
+				continue;
+			for (unsigned k = len; k-- > 0; x /= 4)
+				path[k] = "abcv"[x % 4];
+			path[len] = after;
+			path[len + 1] = '\0';
+			printf("%s %lu\n", path, n);
+		}
+	}
+}
+
 #ifdef CHURN
 /*
  * The same walks on short-lived threads, a few at a time, started through
@@ -202,25 +226,8 @@ int main(void)
 				counts[(wave * AT_ONCE + k) % 2][i] += each[k][i];
 		}
 	}
-	for (unsigned r = 0; r < 2; r++)
-		for (unsigned len = 1; len <= MAX_DEPTH; len++) {
-			unsigned total = 1;
-			for (unsigned k = 0; k < len; k++)
-				total *= 4;
-			for (unsigned i = 0; i < total; i++) {
-				unsigned long n = counts[r][i + len * 4096u];
-				char path[MAX_DEPTH + 2];
-				unsigned x = i;
-
-				if (!n)
-					continue;
-				for (unsigned k = len; k-- > 0; x /= 4)
-					path[k] = "abcv"[x % 4];
-				path[len] = "xy"[r];
-				path[len + 1] = '\0';
-				printf("%s %lu\n", path, n);
-			}
-		}
+	print_paths(counts[0], 'x');
+	print_paths(counts[1], 'y');
 	return 0;
 }
 #else
@@ -240,23 +247,9 @@ int main(void)
 		return 1;
 	run(&w[0]);
 	pthread_join(other, NULL);
-	for (unsigned len = 1; len <= MAX_DEPTH; len++) {
-		unsigned total = 1;
-		for (unsigned k = 0; k < len; k++)
-			total *= 4;
-		for (unsigned i = 0; i < total; i++) {
-			unsigned long n = counts[0][i + len * 4096u] + counts[1][i + len * 4096u];
-			char path[MAX_DEPTH + 1];
-			unsigned x = i;
-
-			if (!n)
-				continue;
-			for (unsigned k = len; k-- > 0; x /= 4)
-				path[k] = "abcv"[x % 4];
-			path[len] = '\0';
-			printf("%s %lu\n", path, n);
-		}
-	}
+	for (unsigned i = 0; i < SLOTS; i++)
+		counts[0][i] += counts[1][i];
+	print_paths(counts[0], '\0');
 	return 0;
 }
 #endif
