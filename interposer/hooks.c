@@ -817,8 +817,14 @@ LT_EXPORT pid_t fork(void)
 	if (lt_unlikely(not_ready(t)))
 		return lt_real.fork ? lt_real.fork() : -1;
 	bool traced = recording(t);
+
+	lt_unwind_fork_prepare();
 	pid_t pid = lt_real.fork();
 
+	if (pid == 0)
+		lt_unwind_fork_child();
+	else
+		lt_unwind_fork_parent();
 	if (pid == 0 && traced)
 		lt_fork_child();
 	else if (pid > 0 && traced)

@@ -246,6 +246,11 @@ LT_HIDDEN uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
  * changes cost no system call; nothing but unwinding may run in between. */
 LT_HIDDEN void lt_unwind_quiet_begin(void);
 LT_HIDDEN void lt_unwind_quiet_end(void);
+/* Around fork: no unwind is under way in another thread when it happens
+ * (libunwind's lock would stay taken in the child). */
+LT_HIDDEN void lt_unwind_fork_prepare(void);
+LT_HIDDEN void lt_unwind_fork_parent(void);
+LT_HIDDEN void lt_unwind_fork_child(void);
 
 /* ---- stackcache.c: per-thread cache of validated stacks ------------------- */
 /* The id of the stack above a call whose return address is ret and whose

@@ -9,9 +9,64 @@
 #include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include "shim.h"
+
+/*
+ * A fork while another thread is inside libunwind leaves the child with
+ * libunwind's global lock taken by a thread that does not exist there, and
+ * the child's first unwind waits forever (tests/stress/fork_stress: its
+ * first child, in unw_backtrace, about one run in a few hundred).  Every
+ * unwind counts itself in; fork announces itself, waits until none is
+ * under way, and holds new ones back until it returns.  Either the
+ * unwinder sees the announcement or fork sees the count (both sequentially
+ * consistent).  The wait is bounded: a signal handler that forks may have
+ * interrupted an unwind on its own thread.
+ */
+static _Atomic unsigned unwinders;
+static _Atomic bool forking;
+
+#define FORK_WAIT_NS (100u * 1000 * 1000)
+
+static void unwind_enter(void)
+{
+	for (;;) {
+		while (atomic_load_explicit(&forking, memory_order_acquire))
+			sched_yield();
+		atomic_fetch_add(&unwinders, 1);
+		if (!atomic_load(&forking))
+			return;
+		atomic_fetch_sub(&unwinders, 1);
+	}
+}
+
+static void unwind_leave(void)
+{
+	atomic_fetch_sub_explicit(&unwinders, 1, memory_order_release);
+}
+
+void lt_unwind_fork_prepare(void)
+{
+	uint64_t deadline = lt_mono_ns() + FORK_WAIT_NS;
+
+	atomic_store(&forking, true);
+	while (atomic_load(&unwinders) && lt_mono_ns() < deadline)
+		sched_yield();
+}
+
+void lt_unwind_fork_parent(void)
+{
+	atomic_store_explicit(&forking, false, memory_order_release);
+}
+
+void lt_unwind_fork_child(void)
+{
+	/* Only the forking thread lives on, and it was not unwinding. */
+	atomic_store(&unwinders, 0);
+	atomic_store_explicit(&forking, false, memory_order_release);
+}
 
 /* Whether code at addr belongs to libunwind itself. */
 bool lt_unwind_owns(const void *addr)
@@ -89,7 +144,10 @@ LT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 uint32_t lt_unwind_exact(void *ret, uint64_t *frames, uint32_t max)
 {
 	void *raw[LT_MAX_DEPTH + 8];
+
+	unwind_enter();
 	int n = unw_backtrace(raw, (int)(max + 8));
+	unwind_leave();
 
 	/* Skip the shim's own frames: start at the intercepted call's return
 	 * address, which the wrapper passed in. */
@@ -113,7 +171,10 @@ uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max)
 	/* The compiler reshaped the wrapper: fall back to the usual depth of
 	 * wrapper -> lt_capture -> lt_unwind, with ret in front. */
 	void *raw[LT_MAX_DEPTH + 8];
+
+	unwind_enter();
 	int got = unw_backtrace(raw, (int)(max + 8));
+	unwind_leave();
 	uint32_t count = 1;
 
 	frames[0] = (uint64_t)(uintptr_t)ret;
@@ -134,21 +195,23 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 	uint32_t n = 0;
 	int rc;
 
+	unwind_enter();
 	if (uc) {
 		rc = unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
 	} else {
 		unw_getcontext(&here);
 		rc = unw_init_local(&cursor, &here);
 	}
-	if (rc < 0)
-		return 0;
-	do {
-		unw_word_t ip;
+	if (rc >= 0) {
+		do {
+			unw_word_t ip;
 
-		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || !ip)
-			break;
-		frames[n++] = ip;
-	} while (n < max && unw_step(&cursor) > 0);
+			if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || !ip)
+				break;
+			frames[n++] = ip;
+		} while (n < max && unw_step(&cursor) > 0);
+	}
+	unwind_leave();
 	return n;
 }
 
@@ -161,19 +224,20 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 	int skipped = 0;
 
 	*signal_frames = 0;
+	unwind_enter();
 	unw_getcontext(&here);
 	if (unw_init_local(&cursor, &here) < 0)
-		return 0;
+		goto out;
 	/* Step over the shim's own frames to the one that returns to ret. */
 	for (;;) {
 		unw_word_t ip;
 
 		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || skipped++ > 8)
-			return 0;
+			goto out;
 		if (ip == (unw_word_t)(uintptr_t)ret)
 			break;
 		if (unw_step(&cursor) <= 0)
-			return 0;
+			goto out;
 	}
 	/* Each frame's caller keeps its return address just below the
 	 * caller's stack pointer (x86-64: pushed by the call). */
@@ -189,5 +253,7 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 		slots[n] = sp - sizeof(uint64_t);
 		n++;
 	} while (n < max && unw_step(&cursor) > 0);
+out:
+	unwind_leave();
 	return n;
 }
