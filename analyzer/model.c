@@ -30,6 +30,8 @@
  * the bound) instead of doubling from 1,024 slots, it was 17 MiB and the
  * report took 38 MB: doubling had also zeroed 24 MiB of smaller tables.
  * At 16 bytes it is 11 MiB; the Perl dump's report went 96 -> 82 ms.
+ * (ptrtable.h's reserve now leaves it a third full where that costs at
+ * most 16 MiB: 16 MiB for CPython.)
  *
  * A block keeps its size, its site and the thread that acquired it (the
  * temporary rule's question, see release()), in 28, 20 and 16 bits.  A
@@ -111,7 +113,6 @@ struct stream {
 	uint8_t klass;                   /* enum ev_class */
 	uint8_t phase;                   /* realloc: 0 release, 1 acquire */
 	uint64_t start;                  /* its first event's time, at most */
-	uint64_t first_offset;           /* of its first chunk */
 };
 
 /*
@@ -1183,9 +1184,14 @@ static uint64_t release_consumed(const struct pipe *q, uint64_t released)
 		if (at < low)
 			low = at;
 	}
-	for (size_t i = q->next; i < q->npending; i++)
-		if (q->pending[i]->first_offset < low)
-			low = q->pending[i]->first_offset;
+	/* A stream not read yet starts at its first chunk. */
+	for (size_t i = q->next; i < q->npending; i++) {
+		const struct lt_dump_stream *ds = q->pending[i]->cur.stream;
+		uint64_t at = ds->nchunks ? q->dump->chunks[ds->chunks[0]].offset :
+			      q->dump->len;
+		if (at < low)
+			low = at;
+	}
 	if (low > released)
 		lt_dump_release(q->dump, released, low);
 	return low > released ? low : released;
@@ -1201,8 +1207,6 @@ static void produce(struct pipe *q)
 	for (size_t i = 0; i < d->nstreams; i++) {
 		struct stream *s = &q->streams[i];
 		s->start = lt_dump_stream_first_ticks(d, &d->streams[i]);
-		s->first_offset = d->streams[i].nchunks ?
-			d->chunks[d->streams[i].chunks[0]].offset : d->len;
 		q->pending[q->npending++] = s;
 	}
 	qsort(q->pending, q->npending, sizeof(*q->pending), cmp_start);
