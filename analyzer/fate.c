@@ -26,7 +26,12 @@ struct fblock {
 	uint32_t chain;            /* index + 1 into chains; 0 none */
 };
 
-LT_PTR_TABLE(ftable, struct fblock)
+static inline uint64_t fblock_key(const struct fblock *b)
+{
+	return b->ptr;
+}
+
+LT_PTR_TABLE(ftable, struct fblock, fblock_key)
 
 /* ---- realloc chains ---------------------------------------------------- */
 

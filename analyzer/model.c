@@ -22,23 +22,36 @@
 /* ---- live blocks: open addressing, linear probing --------------------- */
 
 /*
- * 16 bytes a block: this table is what grows with a leaky program, and the
- * replay's time goes into probing it.  The bench's CPython job has up to
- * 494,000 blocks live at once.  At 32 bytes a slot its table took 32 MiB,
- * and its report about 0.4 s in 59 MB; at 24 bytes, 24 MiB and 0.3 s in
- * 47 MB.  Sized up front from the dump's live bound (two thirds full at
- * the bound) instead of doubling from 1,024 slots, it was 17 MiB and the
- * report took 38 MB: doubling had also zeroed 24 MiB of smaller tables.
- * At 16 bytes it is 11 MiB; the Perl dump's report went 96 -> 82 ms.
- * (ptrtable.h's reserve now leaves it a third full where that costs at
- * most 16 MiB: 16 MiB for CPython.)
+ * This table is what grows with a leaky program, and the replay's time
+ * goes into probing it.  The bench's CPython job has up to 494,000 blocks
+ * live at once.  At 32 bytes a slot its table took 32 MiB, and its report
+ * about 0.4 s in 59 MB; at 24 bytes, 24 MiB and 0.3 s in 47 MB.  Sized up
+ * front from the dump's live bound instead of doubling from 1,024 slots,
+ * it was 17 MiB and the report took 38 MB: doubling had also zeroed 24 MiB
+ * of smaller tables.  At 16 bytes the Perl dump's report went 96 -> 82 ms.
  *
- * A block keeps its size, its site and the thread that acquired it (the
- * temporary rule's question, see release()), in 28, 20 and 16 bits.  A
- * block with a field that does not fit (256 MiB less a byte or more, the
- * 1,048,577th site, the 65,537th thread) keeps all three aside, in a hash
- * by address, with all ones in its size field.  A damaged dump can make
- * that every block; the replay is only slower.
+ * Packed, a slot is 16 bytes: the address, and the block's size, site and
+ * the thread that acquired it (the temporary rule's question, see
+ * release()) in 28, 20 and 16 bits.  A program that keeps 4 million
+ * blocks live needs 96 MiB of that at two thirds full, and its report
+ * took more memory than heaptrack_print (101 MB against 57).  So a table
+ * that would pass LIVE_COMPACT_MIN is compact instead: 8 bytes a slot,
+ * the address shifted right by three in the low 44 bits and the block's
+ * kind in the top 20.  A kind is a size, a site and a thread, kept once
+ * with a count of its live blocks: a program's live blocks come in far
+ * fewer kinds than blocks (those 4 million, of 48 sizes from one site and
+ * thread, are 48 kinds).  A kind whose blocks are all gone stays known,
+ * ready for the next block like it, until the ids run out or most known
+ * kinds are such; then they are swept.  Kinds cost time where blocks of a
+ * size and site come from thousands of threads (20,000 short-lived threads
+ * of random sizes: 18% more instructions in the report), and smaller
+ * tables gain nothing from them, so they stay packed.
+ *
+ * A block whose fields do not fit (a size of 256 MiB or more, the
+ * 1,048,577th site, the 65,537th thread; in a compact table, an address
+ * that is not 8-byte aligned or is 2^47 or more, or the 2^20th kind live
+ * at once) is kept aside instead, in a hash by address, not in the table.
+ * A damaged dump can make that every block; the replay is only slower.
  */
 #ifndef LIVE_SIZE_BITS        /* test_model_narrow builds them narrow */
 #define LIVE_SIZE_BITS   28
@@ -47,22 +60,79 @@
 #endif
 _Static_assert(LIVE_SIZE_BITS + LIVE_SITE_BITS + LIVE_THREAD_BITS <= 64 &&
 	       LIVE_SITE_BITS < 32 && LIVE_THREAD_BITS < 32,
-	       "a live block's fields fit in its 64 bits");
-#define LIVE_ASIDE       ((1ull << LIVE_SIZE_BITS) - 1)  /* size field: see p->aside */
+	       "a packed block's fields fit in its 64 bits");
 
-struct live_block {
+struct packed_block {
 	uint64_t ptr;            /* 0 = empty slot */
 	uint64_t packed;         /* size | site << 28 | thread << 48 */
 };
 
-LT_PTR_TABLE(live_table, struct live_block)
+static inline uint64_t packed_block_key(const struct packed_block *b)
+{
+	return b->ptr;
+}
 
-/* A block's fields, packed or aside. */
+LT_PTR_TABLE(packed_table, struct packed_block, packed_block_key)
+
+#define LIVE_ADDR_BITS   44
+#ifndef LIVE_KIND_BITS        /* test_model_compact builds it narrow */
+#define LIVE_KIND_BITS   20
+#endif
+_Static_assert(LIVE_ADDR_BITS + LIVE_KIND_BITS <= 64 && LIVE_KIND_BITS < 32,
+	       "a compact block's address and kind fit in its 64 bits");
+#define LIVE_ADDR_MASK   ((1ull << LIVE_ADDR_BITS) - 1)
+#define LIVE_KIND_SHIFT  (64 - LIVE_KIND_BITS)     /* the top bits */
+#define LIVE_KINDS       (1u << LIVE_KIND_BITS)
+
+struct compact_block {
+	uint64_t word;           /* ptr >> 3 | kind << 44; 0 = empty slot */
+};
+
+static inline uint64_t compact_block_key(const struct compact_block *b)
+{
+	return (b->word & LIVE_ADDR_MASK) << 3;
+}
+
+LT_PTR_TABLE(compact_table, struct compact_block, compact_block_key)
+
+/* Bytes of packed table (two thirds full at the dump's live bound) past
+ * which the table is compact: past the 16 MiB that ptrtable.h's reserve
+ * may spend on room, where probes wait on memory. */
+#ifndef LIVE_COMPACT_MIN      /* test_model_compact makes every one compact */
+#define LIVE_COMPACT_MIN (16u << 20)
+#endif
+
+/* A block's fields. */
 struct block_info {
 	uint64_t size;
 	uint32_t site;           /* index into priv->site_vec */
 	uint32_t thread;         /* thread_entry.index of its acquirer */
 };
+
+#define KIND_KNOWN   UINT32_MAX        /* live_kind.next: not free */
+#define KIND_END     (UINT32_MAX - 1)  /* the free list's end */
+#define KIND_NONE    UINT32_MAX        /* kind_get: keep the block aside */
+#define KIND_OOM     (UINT32_MAX - 1)  /* kind_get: out of memory */
+
+struct live_kind {
+	struct block_info info;
+	uint32_t blocks;         /* live blocks of this kind */
+	uint32_t next;           /* KIND_KNOWN, or the next free id */
+};
+
+/* Known kinds by their fields: ids + 1, 0 in an empty slot; at most half
+ * full. */
+struct kind_index {
+	uint32_t *slots;
+	size_t mask;             /* slots - 1: a power of two, less one */
+	size_t count;
+};
+
+/* Sweep the kinds with no blocks once there are this many and they are
+ * most of the known ones. */
+#ifndef KIND_SWEEP_MIN
+#define KIND_SWEEP_MIN   4096
+#endif
 
 struct aside_block {
 	uint64_t ptr;
@@ -70,11 +140,19 @@ struct aside_block {
 	UT_hash_handle hh;
 };
 
+/* Where a live block is: its slot in the table, or its entry aside. */
+struct block_ref {
+	struct packed_block *packed;
+	struct compact_block *compact;
+	struct aside_block *aside;
+};
+
 /* ---- sites, threads ----------------------------------------------------- */
 
 struct site_entry {
 	struct lt_site site;
 	uint32_t index;          /* in priv->site_vec */
+	uint32_t kind;           /* its last block's, a hint; or KIND_NONE */
 	UT_hash_handle hh;
 };
 
@@ -140,8 +218,15 @@ struct step {
 #define SITE_BY_ID_MAX (1u << 20)
 
 struct lt_model_priv {
-	struct live_table live;
-	struct aside_block *aside;       /* uthash by ptr: size LIVE_ASIDE */
+	struct packed_table live;        /* unless compact */
+	struct compact_table clive;      /* if compact */
+	bool compact;
+	struct live_kind *kinds;         /* by id, nkinds handed out */
+	size_t nkinds, kinds_cap;
+	uint32_t free_kind;              /* first free id, or KIND_END */
+	size_t dormant;                  /* known kinds with no block */
+	struct kind_index kind_index;
+	struct aside_block *aside;       /* uthash by ptr: blocks not in live */
 	uint32_t nthreads;               /* thread_entry.index of the next */
 	struct site_entry *sites;        /* uthash by stack id */
 	struct site_entry **site_vec;
@@ -258,6 +343,7 @@ static struct site_entry *get_site(struct lt_model *m, uint32_t stack_id,
 	s->site.first_ticks = ticks;
 	s->site.min_size = UINT64_MAX;
 	s->index = (uint32_t)p->nsite_vec;
+	s->kind = KIND_NONE;
 	if (LT_HASH_ADD(p->sites, site.stack_id, sizeof(stack_id), s) < 0) {
 		free(s);
 		goto oom;
@@ -452,39 +538,219 @@ static struct thread_entry *resolve_pthread(struct lt_model *m,
 
 /* ---- replay -------------------------------------------------------------- */
 
-static struct block_info block_info(const struct lt_model_priv *p,
-				    const struct live_block *b)
+/* Sizes, sites and threads are all small numbers: mixed apart from each
+ * other, then folded so that the low bits depend on every input bit. */
+static size_t kind_hash(const struct block_info *in)
 {
-	struct aside_block *e;
+	uint64_t h = in->size * 0x9e3779b97f4a7c15ull ^
+		     ((uint64_t)in->site << 32 | in->thread) * 0xc2b2ae3d27d4eb4full;
 
-	if (__builtin_expect((b->packed & LIVE_ASIDE) != LIVE_ASIDE, 1))
-		return (struct block_info){
-			.size = b->packed & LIVE_ASIDE,
-			.site = (uint32_t)(b->packed >> LIVE_SIZE_BITS) &
-				((1u << LIVE_SITE_BITS) - 1),
-			.thread = (uint32_t)(b->packed >> (LIVE_SIZE_BITS + LIVE_SITE_BITS)) &
-				  ((1u << LIVE_THREAD_BITS) - 1),
-		};
-	HASH_FIND(hh, p->aside, &b->ptr, sizeof(b->ptr), e);
-	return e ? e->info : (struct block_info){ 0, 0, UINT32_MAX };
+	h ^= h >> 32;
+	h *= 0x94d049bb133111ebull;
+	return (size_t)(h ^ h >> 29);
 }
 
-/* Fills *b; -1 when a block kept aside finds no memory.  A size field of
- * all ones (LIVE_ASIDE) says the fields are aside, so a packed size stays
- * below it. */
-static int block_make(struct lt_model_priv *p, struct live_block *b,
-		      uint64_t ptr, const struct block_info *in)
+static void kind_index_put(struct kind_index *x, const struct live_kind *kinds,
+			   uint32_t id)
 {
-	b->ptr = ptr;
-	if (in->size < LIVE_ASIDE && in->site < (1u << LIVE_SITE_BITS) &&
-	    in->thread < (1u << LIVE_THREAD_BITS)) {
-		b->packed = in->size | (uint64_t)in->site << LIVE_SIZE_BITS |
-			    (uint64_t)in->thread << (LIVE_SIZE_BITS + LIVE_SITE_BITS);
-		return 0;
-	}
-	b->packed = LIVE_ASIDE;
+	size_t i;
 
-	struct aside_block *e = malloc(sizeof(*e));
+	for (i = kind_hash(&kinds[id].info) & x->mask; x->slots[i];
+	     i = (i + 1) & x->mask)
+		;
+	x->slots[i] = id + 1;
+	x->count++;
+}
+
+/*
+ * Indexes the known kinds again in cap slots (a power of two); with sweep,
+ * only those with blocks, the others going to the free list.  -1 when out
+ * of memory, the index unchanged.
+ */
+static int kind_reindex(struct lt_model_priv *p, size_t cap, bool sweep)
+{
+	struct kind_index x = { calloc(cap, sizeof(*x.slots)), cap - 1, 0 };
+
+	if (!x.slots)
+		return -1;
+	for (size_t id = 0; id < p->nkinds; id++) {
+		struct live_kind *k = &p->kinds[id];
+
+		if (k->next != KIND_KNOWN)
+			continue;
+		if (sweep && k->blocks == 0) {
+			k->next = p->free_kind;
+			p->free_kind = (uint32_t)id;
+			continue;
+		}
+		kind_index_put(&x, p->kinds, (uint32_t)id);
+	}
+	if (sweep)
+		p->dormant = 0;
+	free(p->kind_index.slots);
+	p->kind_index = x;
+	return 0;
+}
+
+/* An id for a new kind: KIND_NONE when all are taken, KIND_OOM. */
+static uint32_t kind_new(struct lt_model_priv *p)
+{
+	struct kind_index *x = &p->kind_index;
+	uint32_t id;
+
+	if (p->dormant >= KIND_SWEEP_MIN && p->dormant * 2 > x->count &&
+	    kind_reindex(p, x->mask + 1, true) < 0)
+		return KIND_OOM;
+	if (p->free_kind == KIND_END && p->nkinds == LIVE_KINDS) {
+		if (p->dormant == 0)
+			return KIND_NONE;
+		if (kind_reindex(p, x->mask + 1, true) < 0)
+			return KIND_OOM;
+	}
+	if (p->free_kind != KIND_END) {
+		id = p->free_kind;
+		p->free_kind = p->kinds[id].next;
+		return id;
+	}
+	if (p->nkinds == p->kinds_cap) {
+		size_t cap = p->kinds_cap ? p->kinds_cap * 2 : 256;
+		struct live_kind *k = realloc(p->kinds, cap * sizeof(*k));
+
+		if (!k)
+			return KIND_OOM;
+		p->kinds = k;
+		p->kinds_cap = cap;
+	}
+	return (uint32_t)p->nkinds++;
+}
+
+/* The kind of a new block: counted, made known if it was not; or
+ * KIND_NONE, KIND_OOM.  *hint is a kind to try first (its site's last),
+ * and becomes the one returned. */
+static uint32_t kind_get(struct lt_model_priv *p, const struct block_info *in,
+			 uint32_t *hint)
+{
+	struct kind_index *x = &p->kind_index;
+	struct live_kind *k;
+	uint32_t id;
+
+	if (*hint < p->nkinds) {
+		k = &p->kinds[*hint];
+		if (k->next == KIND_KNOWN && k->info.size == in->size &&
+		    k->info.site == in->site && k->info.thread == in->thread) {
+			if (k->blocks++ == 0)
+				p->dormant--;
+			return *hint;
+		}
+	}
+	if (x->slots) {
+		for (size_t i = kind_hash(in) & x->mask; x->slots[i];
+		     i = (i + 1) & x->mask) {
+			k = &p->kinds[x->slots[i] - 1];
+			if (k->info.size == in->size && k->info.site == in->site &&
+			    k->info.thread == in->thread) {
+				if (k->blocks++ == 0)
+					p->dormant--;
+				return *hint = x->slots[i] - 1;
+			}
+		}
+	}
+	if ((x->count + 1) * 2 > x->mask + 1 &&
+	    kind_reindex(p, x->slots ? (x->mask + 1) * 2 : 256, false) < 0)
+		return KIND_OOM;
+	id = kind_new(p);
+	if (id == KIND_NONE || id == KIND_OOM)
+		return id;
+	k = &p->kinds[id];
+	k->info = *in;
+	k->blocks = 1;
+	k->next = KIND_KNOWN;
+	kind_index_put(x, p->kinds, id);
+	return *hint = id;
+}
+
+/* Finds the block live at ptr; false when there is none. */
+static inline __attribute__((always_inline)) bool
+block_find(struct lt_model_priv *p, uint64_t ptr, struct block_ref *r)
+{
+	r->packed = NULL;
+	r->compact = NULL;
+	r->aside = NULL;
+	if (p->compact) {
+		if ((r->compact = compact_table_find(&p->clive, ptr)))
+			return true;
+	} else if ((r->packed = packed_table_find(&p->live, ptr))) {
+		return true;
+	}
+	if (p->aside)
+		HASH_FIND(hh, p->aside, &ptr, sizeof(ptr), r->aside);
+	return r->aside != NULL;
+}
+
+static inline struct block_info unpack(uint64_t packed)
+{
+	return (struct block_info){
+		.size = packed & ((1ull << LIVE_SIZE_BITS) - 1),
+		.site = (uint32_t)(packed >> LIVE_SIZE_BITS) &
+			((1u << LIVE_SITE_BITS) - 1),
+		.thread = (uint32_t)(packed >> (LIVE_SIZE_BITS + LIVE_SITE_BITS)) &
+			  ((1u << LIVE_THREAD_BITS) - 1),
+	};
+}
+
+static inline __attribute__((always_inline)) struct block_info
+block_info(const struct lt_model_priv *p, const struct block_ref *r)
+{
+	if (r->packed)
+		return unpack(r->packed->packed);
+	if (r->compact)
+		return p->kinds[r->compact->word >> LIVE_KIND_SHIFT].info;
+	return r->aside->info;
+}
+
+/* Into the table if its fields fit: 1, or 0 when they do not, -1 when out
+ * of memory.  hint: as for kind_get. */
+static inline int block_add_slot(struct lt_model_priv *p, uint64_t ptr,
+				 const struct block_info *in, uint32_t *hint)
+{
+	if (!p->compact) {
+		if (in->size >= (1ull << LIVE_SIZE_BITS) ||
+		    in->site >= (1u << LIVE_SITE_BITS) ||
+		    in->thread >= (1u << LIVE_THREAD_BITS))
+			return 0;
+		struct packed_block b = {
+			ptr, in->size | (uint64_t)in->site << LIVE_SIZE_BITS |
+			     (uint64_t)in->thread << (LIVE_SIZE_BITS + LIVE_SITE_BITS)
+		};
+		return packed_table_insert(&p->live, &b) == 0 ? 1 : -1;
+	}
+	if ((ptr & 7) != 0 || (ptr >> 3) > LIVE_ADDR_MASK)
+		return 0;
+
+	uint32_t id = kind_get(p, in, hint);
+	struct compact_block b = { ptr >> 3 | (uint64_t)id << LIVE_KIND_SHIFT };
+
+	if (id == KIND_OOM)
+		return -1;
+	if (id == KIND_NONE)
+		return 0;
+	if (compact_table_insert(&p->clive, &b) == 0)
+		return 1;
+	if (--p->kinds[id].blocks == 0)
+		p->dormant++;
+	return -1;
+}
+
+/* Makes ptr, which is not live, a live block; -1 when out of memory. */
+static int block_add(struct lt_model_priv *p, uint64_t ptr,
+		     const struct block_info *in, uint32_t *hint)
+{
+	struct aside_block *e;
+	int rc = block_add_slot(p, ptr, in, hint);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	e = malloc(sizeof(*e));
 	if (!e)
 		return -1;
 	e->ptr = ptr;
@@ -496,18 +762,21 @@ static int block_make(struct lt_model_priv *p, struct live_block *b,
 	return 0;
 }
 
-/* Takes b out of the table. */
-static void block_remove(struct lt_model_priv *p, struct live_block *b)
+/* Takes the block out of the table or the aside hash. */
+static void block_remove(struct lt_model_priv *p, const struct block_ref *r)
 {
-	if ((b->packed & LIVE_ASIDE) == LIVE_ASIDE) {
-		struct aside_block *e;
-		HASH_FIND(hh, p->aside, &b->ptr, sizeof(b->ptr), e);
-		if (e) {
-			HASH_DEL(p->aside, e);
-			free(e);
-		}
+	if (r->packed) {
+		packed_table_remove(&p->live, r->packed);
+	} else if (r->compact) {
+		struct live_kind *k = &p->kinds[r->compact->word >> LIVE_KIND_SHIFT];
+
+		if (--k->blocks == 0)
+			p->dormant++;
+		compact_table_remove(&p->clive, r->compact);
+	} else {
+		HASH_DEL(p->aside, r->aside);
+		free(r->aside);
 	}
-	live_table_remove(&p->live, b);
 }
 
 static void thread_alive(struct lt_model *m, struct thread_entry *t)
@@ -530,12 +799,11 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 {
 	struct lt_model_priv *p = m->priv;
 	struct site_entry *s;
-	struct live_block *old;
+	struct block_ref old;
 	/* An exact dump's estimates are its counts: finish() copies them,
 	 * and the replay does no floating point for it. */
 	bool est = m->sampled;
 	double w = est ? lt_model_weight(m, size) : 1.0;
-	struct live_block b;
 
 	m->decoded.allocations++;
 	m->decoded.bytes_allocated += size;
@@ -570,11 +838,10 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 		m->anomalies.null_pointers++;
 		return &s->site;
 	}
-	old = live_table_find(&p->live, ptr);
-	if (old) {
+	if (block_find(p, ptr, &old)) {
 		/* A free we never saw, or streams out of order: the newer
 		 * block is the one that exists now. */
-		struct block_info was = block_info(p, old);
+		struct block_info was = block_info(p, &old);
 		uint64_t old_size = was.size;
 		m->anomalies.ordering++;
 		if (p->hooks.heap)
@@ -584,10 +851,10 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 		p->live_bytes -= old_size;
 		if (est)
 			p->live_est -= lt_model_weight(m, old_size) * (double)old_size;
-		block_remove(p, old);
+		block_remove(p, &old);
 	}
-	if (block_make(p, &b, ptr, &(struct block_info){ size, s->index, t->index }) < 0 ||
-	    live_table_insert(&p->live, &b) < 0) {
+	if (block_add(p, ptr, &(struct block_info){ size, s->index, t->index },
+		      &s->kind) < 0) {
 		p->oom = true;
 		return &s->site;
 	}
@@ -609,15 +876,15 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 {
 	struct lt_model_priv *p = m->priv;
-	struct live_block *b = live_table_find(&p->live, ptr);
+	struct block_ref b;
 	struct block_info in;
 	double w;
 
-	if (!b) {
+	if (!block_find(p, ptr, &b)) {
 		m->anomalies.frees_untracked++;
 		return;
 	}
-	in = block_info(p, b);
+	in = block_info(p, &b);
 	w = m->sampled ? lt_model_weight(m, in.size) : 1.0;
 	/*
 	 * Temporary: freed by the thread that allocated it with at most one
@@ -639,7 +906,7 @@ static void release(struct lt_model *m, struct thread_entry *t, uint64_t ptr)
 	p->live_bytes -= in.size;
 	if (m->sampled)
 		p->live_est -= w * (double)in.size;
-	block_remove(p, b);
+	block_remove(p, &b);
 }
 
 static void thread_op(struct lt_model *m, struct thread_entry *self,
@@ -1250,24 +1517,35 @@ static void *producer_main(void *arg)
  * 17 MiB since the table is sized by lt_dump.live_bound) 8 or 16 ahead
  * took 0.21-0.22 s, 32 and 48 0.23-0.24 s: an event takes about 70 ns, so
  * a few events cover a miss, and asking much earlier only lets the line go
- * before it is used.  It asks for three lines from the slot on: a free's
- * removal shifts the rest of the probe run back, and an insert walks to
- * its end.  With the home slot's line alone the replay waited on the next
- * ones; with two lines the Perl dump's report took 0.122 -> 0.109 s,
- * with three 0.105 s, with four no better (15 interleaved runs, medians).
+ * before it is used.  It asks for the lines holding the next 24 or 16
+ * slots, packed or compact: a free's removal shifts the rest of the probe
+ * run back, and an insert walks to its end.  Packed, with the home slot's
+ * line alone the replay waited on the next ones; with two lines the Perl
+ * dump's report took 0.122 -> 0.109 s, with three 0.105 s, with four no
+ * better (15 interleaved runs, medians).  Compact, a third line made the
+ * 4-million-block dump's report slower (the misses it asked for queued
+ * behind each other), and one line alone took 234 ms instead of 221 (11
+ * interleaved runs).
  */
 #define PREFETCH_AHEAD 16
-#define PREFETCH_MIN_SLOTS (32u << 10)   /* 768 KiB of table: most of L2 */
+#define PREFETCH_MIN_BYTES (768u << 10)  /* of table: most of L2 */
 
 static inline void prefetch_ptr(const struct lt_model_priv *p, uint64_t ptr)
 {
-	uintptr_t home = (uintptr_t)&p->live.slots[live_table_hash(&p->live, ptr)];
+	uintptr_t home;
 
 	/* Past the end of the table only near its last slot; a prefetch
 	 * never faults. */
-	__builtin_prefetch((const void *)home, 1);
-	__builtin_prefetch((const void *)(home + 64), 1);
-	__builtin_prefetch((const void *)(home + 128), 1);
+	if (p->compact) {
+		home = (uintptr_t)&p->clive.slots[compact_table_hash(&p->clive, ptr)];
+		__builtin_prefetch((const void *)home, 1);
+		__builtin_prefetch((const void *)(home + 64), 1);
+	} else {
+		home = (uintptr_t)&p->live.slots[packed_table_hash(&p->live, ptr)];
+		__builtin_prefetch((const void *)home, 1);
+		__builtin_prefetch((const void *)(home + 64), 1);
+		__builtin_prefetch((const void *)(home + 128), 1);
+	}
 	if (p->hooks.prefetch)
 		p->hooks.prefetch(p->hooks.record_ctx, ptr);
 }
@@ -1285,7 +1563,9 @@ static void consume(struct lt_model *m, const struct step *st, size_t n)
 {
 	struct lt_model_priv *p = m->priv;
 	/* A table that fits in the caches needs no help. */
-	bool ahead = p->live.slots && p->live.cap >= PREFETCH_MIN_SLOTS;
+	bool ahead = p->compact ?
+		p->clive.cap * sizeof(*p->clive.slots) >= PREFETCH_MIN_BYTES :
+		p->live.cap * sizeof(*p->live.slots) >= PREFETCH_MIN_BYTES;
 
 	for (size_t i = 0; i < n && !p->oom; i++) {
 		if (ahead && i + PREFETCH_AHEAD < n)
@@ -1345,7 +1625,11 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 	q->progress = progress;
 	q->progress_ctx = ctx;
 	/* A hint: if the room cannot be had now, the table grows later. */
-	(void)live_table_reserve(&p->live, d->live_bound);
+	p->compact = d->live_bound + 1 > LIVE_COMPACT_MIN / 24;  /* 16 B, 2/3 full */
+	if (p->compact)
+		(void)compact_table_reserve(&p->clive, d->live_bound);
+	else
+		(void)packed_table_reserve(&p->live, d->live_bound);
 	for (size_t i = 0; i < d->nstreams; i++) {
 		struct stream *s = &p->streams[i];
 		lt_dump_cursor_init(&s->cur, d, &d->streams[i]);
@@ -1394,37 +1678,46 @@ static uint64_t round_est(double x)
 	return x >= 1.8e19 ? UINT64_MAX : (uint64_t)(x + 0.5);
 }
 
+/* A block still live at the end, counted leaked; est[0] and est[1] sum
+ * the estimated blocks and bytes. */
+static void leaked(struct lt_model *m, const struct block_info *in,
+		   double est[2])
+{
+	struct lt_site *s = &m->priv->site_vec[in->site]->site;
+	double w = lt_model_weight(m, in->size);
+
+	s->leaked_blocks++;
+	s->leaked_bytes += in->size;
+	s->est_leaked_blocks += w;
+	s->est_leaked_bytes += w * (double)in->size;
+	m->decoded.leaked_blocks++;
+	m->decoded.leaked_bytes += in->size;
+	est[0] += w;
+	est[1] += w * (double)in->size;
+}
+
 static int finish(struct lt_model *m)
 {
 	struct lt_model_priv *p = m->priv;
 	const struct lt_dump *d = m->dump;
 	const struct lt_rec_trailer *tr = d->trailer;
 	struct lt_totals *dec = &m->decoded;
-	double leaked_est_blocks = 0, leaked_est_bytes = 0, temp_est = 0;
+	double est[2] = { 0, 0 };    /* leaked blocks and bytes, estimated */
+	double temp_est = 0;
 	size_t n = 0;
 
 	/* What is still live is leaked. */
-	for (size_t i = 0; p->live.slots && i < p->live.cap; i++) {
-		const struct live_block *b = &p->live.slots[i];
-		struct block_info in;
-		struct lt_site *s;
-		uint64_t size;
-		double w;
-		if (!b->ptr)
-			continue;
-		in = block_info(p, b);
-		s = &p->site_vec[in.site]->site;
-		size = in.size;
-		w = lt_model_weight(m, size);
-		s->leaked_blocks++;
-		s->leaked_bytes += size;
-		s->est_leaked_blocks += w;
-		s->est_leaked_bytes += w * (double)size;
-		dec->leaked_blocks++;
-		dec->leaked_bytes += size;
-		leaked_est_blocks += w;
-		leaked_est_bytes += w * (double)size;
-	}
+	for (size_t i = 0; p->live.slots && i < p->live.cap; i++)
+		if (p->live.slots[i].ptr) {
+			struct block_info in = unpack(p->live.slots[i].packed);
+			leaked(m, &in, est);
+		}
+	for (size_t i = 0; p->clive.slots && i < p->clive.cap; i++)
+		if (p->clive.slots[i].word)
+			leaked(m, &p->kinds[p->clive.slots[i].word >> LIVE_KIND_SHIFT].info,
+			       est);
+	for (struct aside_block *e = p->aside; e; e = e->hh.next)
+		leaked(m, &e->info, est);
 
 	m->sites = malloc((p->nsite_vec ? p->nsite_vec : 1) * sizeof(*m->sites));
 	if (!m->sites)
@@ -1472,8 +1765,8 @@ static int finish(struct lt_model *m)
 	m->totals = *dec;
 	if (m->sampled) {
 		m->totals.peak_bytes = round_est(p->peak_est);
-		m->totals.leaked_blocks = round_est(leaked_est_blocks);
-		m->totals.leaked_bytes = round_est(leaked_est_bytes);
+		m->totals.leaked_blocks = round_est(est[0]);
+		m->totals.leaked_bytes = round_est(est[1]);
 		m->totals.temporary = round_est(temp_est);
 		if (tr) {
 			m->totals.allocations = tr->allocations;
@@ -1617,6 +1910,7 @@ int lt_model_build_hooked(const struct lt_dump *d,
 	}
 	m->dump = d;
 	m->priv->hooks = *hooks;
+	m->priv->free_kind = KIND_END;
 	m->sampled = (d->hdr->flags & LT_HDR_SAMPLED) && d->hdr->sample_interval;
 	m->sample_interval = m->sampled ? d->hdr->sample_interval : 0;
 	m->sample_large = m->sampled && (d->hdr->flags & LT_HDR_SAMPLE_LARGE);
@@ -1683,7 +1977,10 @@ void lt_model_free(struct lt_model *m)
 			HASH_DEL(p->aside, e);
 			free(e);
 		}
-		live_table_free(&p->live);
+		packed_table_free(&p->live);
+		compact_table_free(&p->clive);
+		free(p->kinds);
+		free(p->kind_index.slots);
 		free(p->site_vec);
 		free(p->site_by_id);
 		free(p->streams);

@@ -2,17 +2,18 @@
  * Live blocks by address: open addressing, linear probing, removal by
  * shifting the probe run back (no tombstones).  The replay keeps one (the
  * model's live heap) and the escape observer another (fate.c), each with
- * its own element type; LT_PTR_TABLE(name, type) defines the table and its
- * functions for a type whose uint64_t ptr member is 0 in an empty slot.
+ * its own element type; LT_PTR_TABLE(name, type, key) defines the table and
+ * its functions for a type whose key, the uint64_t that key(const type *)
+ * returns, is the block's address, 0 in an empty slot (all-zero bytes).
  *
  *   struct name       { type *slots; size_t cap, count; }
  *   name_find(t, ptr)     the element for ptr, or NULL (never for ptr 0)
  *   name_reserve(t, n)    room for n without growing; 0, or -1 out of memory
- *   name_insert(t, elem)  elem->ptr must not be in t; 0, or -1 out of memory
+ *   name_insert(t, elem)  key(elem) must not be in t; 0, or -1 out of memory
  *   name_remove(t, elem)  elem points into t->slots
  *   name_free(t)          give the slots back; t is empty again
  *
- * Iterate with: for (i = 0; t->slots && i < t->cap; i++) if (slots[i].ptr)
+ * Iterate with: for (i = 0; t->slots && i < t->cap; i++) if (key(&slots[i]))
  */
 #ifndef LT_ANALYZER_PTRTABLE_H
 #define LT_ANALYZER_PTRTABLE_H
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 /*
@@ -75,7 +77,7 @@ static inline void lt_ptr_table_free(void *p, size_t bytes)
 		munmap(p, bytes);
 }
 
-#define LT_PTR_TABLE(name, type)                                              \
+#define LT_PTR_TABLE(name, type, key)                                         \
 struct name {                                                                 \
 	type *slots;                                                          \
 	size_t cap;               /* slots; any size, not a power of two */   \
@@ -100,9 +102,10 @@ static inline type *name##_find(const struct name *t, uint64_t ptr)          \
 	if (!t->slots || !ptr)                                                \
 		return NULL;                                                  \
 	for (size_t i = name##_hash(t, ptr);; i = name##_next(t, i)) {        \
-		if (t->slots[i].ptr == ptr)                                   \
+		uint64_t k = key(&t->slots[i]);                               \
+		if (k == ptr)                                                 \
 			return &t->slots[i];                                  \
-		if (t->slots[i].ptr == 0)                                     \
+		if (k == 0)                                                   \
 			return NULL;                                          \
 	}                                                                     \
 }                                                                             \
@@ -125,10 +128,10 @@ static int name##_rehash(struct name *t, size_t ncap)                         \
 		return -1;                                                    \
 	for (size_t i = 0; t->slots && i < t->cap; i++) {                     \
 		size_t j;                                                     \
-		if (!t->slots[i].ptr)                                         \
+		if (!key(&t->slots[i]))                                       \
 			continue;                                             \
-		for (j = name##_hash(&n, t->slots[i].ptr); n.slots[j].ptr;    \
-		     j = name##_next(&n, j))                                  \
+		for (j = name##_hash(&n, key(&t->slots[i]));                  \
+		     key(&n.slots[j]); j = name##_next(&n, j))                \
 			;                                                     \
 		n.slots[j] = t->slots[i];                                     \
 		n.count++;                                                    \
@@ -163,7 +166,7 @@ static inline int name##_insert(struct name *t, const type *b)               \
 	if ((t->count + 1) * 10 > t->cap * 7)                                 \
 		if (name##_rehash(t, t->cap ? t->cap * 2 : 1024) < 0)         \
 			return -1;                                            \
-	for (i = name##_hash(t, b->ptr); t->slots[i].ptr;                     \
+	for (i = name##_hash(t, key(b)); key(&t->slots[i]);                   \
 	     i = name##_next(t, i))                                           \
 		;                                                             \
 	t->slots[i] = *b;                                                     \
@@ -175,9 +178,9 @@ static inline void name##_remove(struct name *t, type *b)                    \
 {                                                                             \
 	size_t i = (size_t)(b - t->slots);                                    \
                                                                               \
-	for (size_t j = name##_next(t, i); t->slots[j].ptr;                   \
+	for (size_t j = name##_next(t, i); key(&t->slots[j]);                 \
 	     j = name##_next(t, j)) {                                         \
-		size_t home = name##_hash(t, t->slots[j].ptr);                \
+		size_t home = name##_hash(t, key(&t->slots[j]));              \
 		/* Move j into the hole at i unless its home lies in (i, j]. */ \
 		bool stays = i <= j ? (home > i && home <= j)                 \
 				    : (home > i || home <= j);                \
@@ -186,7 +189,7 @@ static inline void name##_remove(struct name *t, type *b)                    \
 			i = j;                                                \
 		}                                                             \
 	}                                                                     \
-	t->slots[i].ptr = 0;                                                  \
+	memset(&t->slots[i], 0, sizeof(t->slots[i]));                         \
 	t->count--;                                                           \
 }
 

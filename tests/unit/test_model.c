@@ -1,8 +1,9 @@
 /*
  * Unit tests for the replay (analyzer/model.c): cross-thread ordering by
  * ticks, the realloc split, pthread_t reuse, the temporary rule, thread
- * counters, sampling, lost events and trailer checks.  Each scenario is
- * built so that a merge in file order or a naive rule gives other numbers.
+ * counters, the live table's packed and compact blocks, sampling, lost
+ * events and trailer checks.  Each scenario is built so that a merge in
+ * file order or a naive rule gives other numbers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -440,9 +441,9 @@ static void test_temporary_reused_address(void **state)
 	release_built(&b);
 }
 
-/* Sizes of 2^48 bytes and more are kept apart from the live table's slots
- * (no allocator returns one; a damaged dump may say so): still counted to
- * the byte, as live, freed, replaced and leaked. */
+/* Sizes of 2^48 bytes and more (no allocator returns one; a damaged dump
+ * may say so) are counted to the byte, as live, freed, replaced and
+ * leaked. */
 static void test_huge_sizes(void **state)
 {
 	const uint64_t big = 1ull << 48;
@@ -475,9 +476,8 @@ static void test_huge_sizes(void **state)
 	release_built(&b);
 }
 
-/* Sizes at the edge of a live block's packed size field, in either build
- * (28 bits; test_model_narrow's 6): all ones there marks a block whose
- * fields are kept aside, so a block of that size must be kept aside. */
+/* Sizes at the edge of a packed block's size field, in either build (28
+ * bits; test_model_narrow's 6): a size that does not fit is kept aside. */
 static void test_size_field_edges(void **state)
 {
 	static const uint64_t sizes[] = { 62, 63, 64, (1u << 28) - 2, (1u << 28) - 1,
@@ -506,6 +506,153 @@ static void test_size_field_edges(void **state)
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(site_of(b.model, (uint32_t)i + 1)->leaked_bytes,
 				 i % 2 ? sizes[i] : 0);
+	release_built(&b);
+}
+
+/* Addresses at the edges of what a compact table holds (8-byte aligned,
+ * below 2^47; test_model_compact): the others are kept aside, and every
+ * one is counted the same, as live, freed, replaced, moved by realloc and
+ * leaked. */
+static void test_address_edges(void **state)
+{
+	static const uint64_t ptrs[] = {
+		0x8, 0x1004, 0x7ffffffffff8, 0x800000000000,
+		0xfffffffffffffff8, 0xffffffffffffffff, 0x2001,
+	};
+	const size_t n = sizeof(ptrs) / sizeof(ptrs[0]);
+	struct lt_gen *g = lt_gen_new(0, 0);
+	uint64_t all = 0, leaked = 0;
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	for (size_t i = 0; i < n; i++) {
+		lt_gen_alloc(g, LT_FN_MALLOC, (uint32_t)i + 1, 10 + i, ptrs[i], 100 + i);
+		all += 100 + i;
+	}
+	/* The even ones freed, the odd ones leaked. */
+	for (size_t i = 0; i < n; i += 2)
+		lt_gen_free_rec(g, LT_FN_FREE, 30 + i, ptrs[i]);
+	for (size_t i = 1; i < n; i += 2)
+		leaked += 100 + i;
+	/* Aside to the table and back, by realloc; temporary both times. */
+	lt_gen_alloc(g, LT_FN_MALLOC, 20, 50, 0x800000000010, 7);
+	lt_gen_realloc(g, 21, 51, 52, 0x800000000010, 0x3000, 9);
+	lt_gen_realloc(g, 22, 53, 54, 0x3000, 0x3003, 11);
+	lt_gen_free_rec(g, LT_FN_FREE, 55, 0x3003);
+	/* A block over a live one kept aside: a free never seen. */
+	lt_gen_alloc(g, LT_FN_MALLOC, 23, 60, 0x1003, 5);
+	lt_gen_alloc(g, LT_FN_MALLOC, 24, 61, 0x1003, 6);
+	lt_gen_trailer(g, 100, NULL);
+	b = build(g);
+
+	assert_int_equal(b.model->anomalies.ordering, 1);
+	assert_int_equal(b.model->anomalies.frees_untracked, 0);
+	assert_int_equal(b.model->totals.peak_bytes, all);
+	assert_int_equal(b.model->totals.leaked_blocks, n / 2 + 1);
+	assert_int_equal(b.model->totals.leaked_bytes, leaked + 6);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(site_of(b.model, (uint32_t)i + 1)->leaked_bytes,
+				 i % 2 ? 100 + i : 0);
+	assert_int_equal(site_of(b.model, 20)->temporary, 1);
+	assert_int_equal(site_of(b.model, 21)->temporary, 1);
+	assert_int_equal(site_of(b.model, 22)->temporary, 1);
+	assert_int_equal(site_of(b.model, 23)->leaked_blocks, 0);
+	assert_int_equal(site_of(b.model, 24)->leaked_bytes, 6);
+	release_built(&b);
+}
+
+/* Blocks of many kinds (size, site, thread), so that in a compact table
+ * kinds with no block left are swept and their ids reused (from 4,096 on
+ * in test_model_compact; test_model_compact_narrow has four ids and keeps
+ * the rest aside), while three blocks live from the start and ten more on
+ * the way keep theirs. */
+static void test_kinds_reused(void **state)
+{
+	const unsigned churn = 10000;
+	struct lt_gen *g = lt_gen_new(0, 0);
+	uint64_t ticks = 10, kept = 0;
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	lt_gen_thread_create(g, 0, ticks++, 2, 0);
+	lt_gen_alloc(g, LT_FN_MALLOC, 1, ticks++, 0x10000, 24);
+	lt_gen_alloc(g, LT_FN_MALLOC, 2, ticks++, 0x10020, 40);
+	lt_gen_alloc(g, LT_FN_MALLOC, 3, ticks++, 0x10040, 56);
+	for (unsigned i = 0; i < churn; i++) {
+		uint64_t ptr = 0x100000 + 0x100 * (uint64_t)i;
+
+		lt_gen_alloc(g, LT_FN_MALLOC, 4, ticks++, ptr, 100 + i);
+		if (i % 1000 == 999) {
+			kept += 100 + i;   /* leaked */
+			continue;
+		}
+		lt_gen_free_rec(g, LT_FN_FREE, ticks++, ptr);
+	}
+	lt_gen_free_rec(g, LT_FN_FREE, ticks++, 0x10020);
+	/* The same sizes and site on another thread are other kinds. */
+	lt_gen_chunk(g, 2);
+	lt_gen_thread_start(g, ticks++, 0x7000);
+	lt_gen_alloc(g, LT_FN_MALLOC, 1, ticks++, 0x20000, 24);
+	lt_gen_alloc(g, LT_FN_MALLOC, 5, ticks++, 0x20020, 24);
+	lt_gen_free_rec(g, LT_FN_FREE, ticks++, 0x20000);
+	lt_gen_trailer(g, ticks, NULL);
+	b = build(g);
+
+	/* At the end: thread 2's two blocks outweigh the one freed. */
+	assert_int_equal(b.model->totals.peak_bytes, 24 + 56 + kept + 48);
+	assert_int_equal(site_of(b.model, 1)->leaked_bytes, 24);
+	assert_int_equal(site_of(b.model, 1)->temporary, 1);     /* thread 2's */
+	assert_int_equal(site_of(b.model, 2)->leaked_blocks, 0);
+	assert_int_equal(site_of(b.model, 3)->leaked_bytes, 56);
+	assert_int_equal(site_of(b.model, 4)->leaked_blocks, churn / 1000);
+	assert_int_equal(site_of(b.model, 4)->leaked_bytes, kept);
+	assert_int_equal(site_of(b.model, 4)->temporary, churn - churn / 1000);
+	assert_int_equal(site_of(b.model, 5)->leaked_bytes, 24);
+	assert_int_equal(b.model->totals.leaked_blocks, 2 + churn / 1000 + 1);
+	assert_int_equal(b.model->totals.leaked_bytes, 24 + 56 + kept + 24);
+	assert_int_equal(b.model->anomalies.frees_untracked, 0);
+	release_built(&b);
+}
+
+/* A site remembers its last block's kind.  Here that kind loses its
+ * block, is swept and waits for reuse (in test_model_compact, where 5,000
+ * kinds churn after it and a sweep frees ids from 4,096 on), when the site
+ * allocates a block like it again; then 5,000 new kinds take every free
+ * id.  The block must not keep a kind the sweep gave away. */
+static void test_kind_hint_swept(void **state)
+{
+	const unsigned n = 5000;
+	struct lt_gen *g = lt_gen_new(0, 0);
+	uint64_t ticks = 10, late = 0;
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 6, ticks++, 0x10060, 8);
+	lt_gen_free_rec(g, LT_FN_FREE, ticks++, 0x10060);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t ptr = 0x100000 + 0x100 * (uint64_t)i;
+
+		lt_gen_alloc(g, LT_FN_MALLOC, 4, ticks++, ptr, 100 + i);
+		lt_gen_free_rec(g, LT_FN_FREE, ticks++, ptr);
+	}
+	lt_gen_alloc(g, LT_FN_MALLOC, 6, ticks++, 0x10060, 8);
+	for (unsigned i = 0; i < n; i++) {
+		lt_gen_alloc(g, LT_FN_MALLOC, 7, ticks++,
+			     0x2000000 + 0x100 * (uint64_t)i, 200000 + i);
+		late += 200000 + i;
+	}
+	lt_gen_trailer(g, ticks, NULL);
+	b = build(g);
+
+	assert_int_equal(site_of(b.model, 6)->leaked_blocks, 1);
+	assert_int_equal(site_of(b.model, 6)->leaked_bytes, 8);
+	assert_int_equal(site_of(b.model, 7)->leaked_blocks, n);
+	assert_int_equal(site_of(b.model, 7)->leaked_bytes, late);
+	assert_int_equal(site_of(b.model, 4)->leaked_blocks, 0);
+	assert_int_equal(b.model->totals.leaked_bytes, 8 + late);
 	release_built(&b);
 }
 
@@ -1022,6 +1169,9 @@ int main(void)
 		cmocka_unit_test(test_temporary_reused_address),
 		cmocka_unit_test(test_huge_sizes),
 		cmocka_unit_test(test_size_field_edges),
+		cmocka_unit_test(test_address_edges),
+		cmocka_unit_test(test_kinds_reused),
+		cmocka_unit_test(test_kind_hint_swept),
 		cmocka_unit_test(test_stack_defined_late),
 		cmocka_unit_test(test_untracked_and_anomalies),
 		cmocka_unit_test(test_trailer_mismatch_and_lost),

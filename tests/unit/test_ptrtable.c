@@ -19,7 +19,12 @@ struct elem {
 	uint64_t value;
 };
 
-LT_PTR_TABLE(etable, struct elem)
+static inline uint64_t elem_key(const struct elem *e)
+{
+	return e->ptr;
+}
+
+LT_PTR_TABLE(etable, struct elem, elem_key)
 
 static void test_reserve_room(void **state)
 {
