@@ -140,10 +140,13 @@ struct aside_block {
 	UT_hash_handle hh;
 };
 
-/* Where a live block is: its slot in the table, or its entry aside. */
+/* Where a live block is: its slot in the table, or its entry aside.  For
+ * an address not in the table, the slot where it would go (its gap) while
+ * the table does not change: taking a block out of the aside hash leaves
+ * it valid. */
 struct block_ref {
-	struct packed_block *packed;
-	struct compact_block *compact;
+	struct packed_block *packed, *packed_gap;
+	struct compact_block *compact, *compact_gap;
 	struct aside_block *aside;
 };
 
@@ -669,18 +672,25 @@ static uint32_t kind_get(struct lt_model_priv *p, const struct block_info *in,
 	return *hint = id;
 }
 
-/* Finds the block live at ptr; false when there is none. */
+/* Finds the block live at ptr (not 0); false when there is none. */
 static inline __attribute__((always_inline)) bool
 block_find(struct lt_model_priv *p, uint64_t ptr, struct block_ref *r)
 {
-	r->packed = NULL;
-	r->compact = NULL;
-	r->aside = NULL;
+	*r = (struct block_ref){ 0 };
 	if (p->compact) {
-		if ((r->compact = compact_table_find(&p->clive, ptr)))
+		if (p->clive.slots) {
+			r->compact = compact_table_probe(&p->clive, ptr);
+			if (r->compact->word)
+				return true;
+			r->compact_gap = r->compact;
+			r->compact = NULL;
+		}
+	} else if (p->live.slots) {
+		r->packed = packed_table_probe(&p->live, ptr);
+		if (r->packed->ptr)
 			return true;
-	} else if ((r->packed = packed_table_find(&p->live, ptr))) {
-		return true;
+		r->packed_gap = r->packed;
+		r->packed = NULL;
 	}
 	if (p->aside)
 		HASH_FIND(hh, p->aside, &ptr, sizeof(ptr), r->aside);
@@ -709,9 +719,10 @@ block_info(const struct lt_model_priv *p, const struct block_ref *r)
 }
 
 /* Into the table if its fields fit: 1, or 0 when they do not, -1 when out
- * of memory.  hint: as for kind_get. */
+ * of memory.  hint: as for kind_get; at: block_find's answer for ptr. */
 static inline int block_add_slot(struct lt_model_priv *p, uint64_t ptr,
-				 const struct block_info *in, uint32_t *hint)
+				 const struct block_info *in, uint32_t *hint,
+				 const struct block_ref *at)
 {
 	if (!p->compact) {
 		if (in->size >= (1ull << LIVE_SIZE_BITS) ||
@@ -722,6 +733,8 @@ static inline int block_add_slot(struct lt_model_priv *p, uint64_t ptr,
 			ptr, in->size | (uint64_t)in->site << LIVE_SIZE_BITS |
 			     (uint64_t)in->thread << (LIVE_SIZE_BITS + LIVE_SITE_BITS)
 		};
+		if (at->packed_gap)
+			return packed_table_put(&p->live, at->packed_gap, &b) == 0 ? 1 : -1;
 		return packed_table_insert(&p->live, &b) == 0 ? 1 : -1;
 	}
 	if ((ptr & 7) != 0 || (ptr >> 3) > LIVE_ADDR_MASK)
@@ -734,19 +747,22 @@ static inline int block_add_slot(struct lt_model_priv *p, uint64_t ptr,
 		return -1;
 	if (id == KIND_NONE)
 		return 0;
-	if (compact_table_insert(&p->clive, &b) == 0)
+	if (at->compact_gap ? compact_table_put(&p->clive, at->compact_gap, &b) == 0 :
+			      compact_table_insert(&p->clive, &b) == 0)
 		return 1;
 	if (--p->kinds[id].blocks == 0)
 		p->dormant++;
 	return -1;
 }
 
-/* Makes ptr, which is not live, a live block; -1 when out of memory. */
+/* Makes ptr, which is not live, a live block; -1 when out of memory.
+ * hint and at: as for block_add_slot. */
 static int block_add(struct lt_model_priv *p, uint64_t ptr,
-		     const struct block_info *in, uint32_t *hint)
+		     const struct block_info *in, uint32_t *hint,
+		     const struct block_ref *at)
 {
 	struct aside_block *e;
-	int rc = block_add_slot(p, ptr, in, hint);
+	int rc = block_add_slot(p, ptr, in, hint, at);
 
 	if (rc != 0)
 		return rc > 0 ? 0 : -1;
@@ -854,7 +870,7 @@ static const struct lt_site *acquire(struct lt_model *m, struct thread_entry *t,
 		block_remove(p, &old);
 	}
 	if (block_add(p, ptr, &(struct block_info){ size, s->index, t->index },
-		      &s->kind) < 0) {
+		      &s->kind, &old) < 0) {
 		p->oom = true;
 		return &s->site;
 	}

@@ -8,6 +8,8 @@
  *
  *   struct name       { type *slots; size_t cap, count; }
  *   name_find(t, ptr)     the element for ptr, or NULL (never for ptr 0)
+ *   name_probe(t, ptr)    the element for ptr, or the empty slot for it
+ *   name_put(t, gap, elem)  into that empty slot; 0, or -1 out of memory
  *   name_reserve(t, n)    room for n without growing; 0, or -1 out of memory
  *   name_insert(t, elem)  key(elem) must not be in t; 0, or -1 out of memory
  *   name_remove(t, elem)  elem points into t->slots
@@ -97,17 +99,25 @@ static inline size_t name##_next(const struct name *t, size_t i)             \
 	return ++i == t->cap ? 0 : i;                                         \
 }                                                                             \
                                                                               \
-static inline type *name##_find(const struct name *t, uint64_t ptr)          \
+/* The slot holding ptr, or the empty one that ends its probe run (where   \
+ * name_put puts it).  t->slots must not be NULL, nor ptr 0. */              \
+static inline type *name##_probe(const struct name *t, uint64_t ptr)         \
 {                                                                             \
-	if (!t->slots || !ptr)                                                \
-		return NULL;                                                  \
 	for (size_t i = name##_hash(t, ptr);; i = name##_next(t, i)) {        \
 		uint64_t k = key(&t->slots[i]);                               \
-		if (k == ptr)                                                 \
+		if (k == ptr || k == 0)                                       \
 			return &t->slots[i];                                  \
-		if (k == 0)                                                   \
-			return NULL;                                          \
 	}                                                                     \
+}                                                                             \
+                                                                              \
+static inline type *name##_find(const struct name *t, uint64_t ptr)          \
+{                                                                             \
+	type *e;                                                              \
+                                                                              \
+	if (!t->slots || !ptr)                                                \
+		return NULL;                                                  \
+	e = name##_probe(t, ptr);                                             \
+	return key(e) ? e : NULL;                                             \
 }                                                                             \
                                                                               \
 static inline void name##_free(struct name *t)                               \
@@ -170,6 +180,17 @@ static inline int name##_insert(struct name *t, const type *b)               \
 	     i = name##_next(t, i))                                           \
 		;                                                             \
 	t->slots[i] = *b;                                                     \
+	t->count++;                                                           \
+	return 0;                                                             \
+}                                                                             \
+                                                                              \
+/* Puts elem into gap: the empty slot name_probe gave for its key, t not    \
+ * changed since.  0, or -1 out of memory. */                                \
+static inline int name##_put(struct name *t, type *gap, const type *b)       \
+{                                                                             \
+	if ((t->count + 1) * 10 > t->cap * 7)                                 \
+		return name##_insert(t, b);                                   \
+	*gap = *b;                                                            \
 	t->count++;                                                           \
 	return 0;                                                             \
 }                                                                             \

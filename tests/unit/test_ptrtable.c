@@ -90,7 +90,8 @@ static void check_all(const struct etable *t, const struct elem *ref, size_t n)
 }
 
 /* Random inserts and removes, the table checked against the array after
- * every step.  reserved: the sizing hint the table starts from. */
+ * every 97 steps and at the end.  reserved: the sizing hint the table
+ * starts from. */
 static void churn(size_t reserved, size_t most, uint64_t span, unsigned steps,
 		  uint64_t seed)
 {
@@ -113,7 +114,16 @@ static void churn(size_t reserved, size_t most, uint64_t span, unsigned steps,
 		} else if (n < most) {
 			struct elem in = { ptr, seed };
 
-			assert_int_equal(etable_insert(&t, &in), 0);
+			/* Half through the gap a probe found (it grows the
+			 * table as insert does), half by insert. */
+			if (k % 2 && t.slots) {
+				struct elem *gap = etable_probe(&t, ptr);
+
+				assert_int_equal(gap->ptr, 0);
+				assert_int_equal(etable_put(&t, gap, &in), 0);
+			} else {
+				assert_int_equal(etable_insert(&t, &in), 0);
+			}
 			ref[n++] = in;
 		}
 		if (k % 97 == 0)
@@ -131,6 +141,30 @@ static void churn(size_t reserved, size_t most, uint64_t span, unsigned steps,
 		ref[0] = ref[--n];
 	}
 	check_all(&t, ref, 0);
+	etable_free(&t);
+	free(ref);
+}
+
+/* Filled through probe and put alone, the table grows as insert would. */
+static void test_put_grows(void **state)
+{
+	const size_t n = 5000;
+	struct etable t = { 0 };
+	struct elem *ref = calloc(n, sizeof(*ref));
+	(void)state;
+
+	assert_non_null(ref);
+	assert_int_equal(etable_reserve(&t, 1), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct elem in = { 0x7f0000000010ull + 16 * i, i };
+		struct elem *gap = etable_probe(&t, in.ptr);
+
+		assert_int_equal(gap->ptr, 0);
+		assert_int_equal(etable_put(&t, gap, &in), 0);
+		ref[i] = in;
+		assert_true(t.count * 10 <= t.cap * 7);
+	}
+	check_all(&t, ref, n);
 	etable_free(&t);
 	free(ref);
 }
@@ -160,6 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reserve_room),
+		cmocka_unit_test(test_put_grows),
 		cmocka_unit_test(test_against_array_roomy),
 		cmocka_unit_test(test_against_array_full),
 		cmocka_unit_test(test_against_array_growing),
