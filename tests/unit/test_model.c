@@ -656,6 +656,40 @@ static void test_kind_hint_swept(void **state)
 	release_built(&b);
 }
 
+/* Stack ids at the edge of the site array (ids below 2^20; others, which
+ * only a damaged dump has, go through a hash), each used twice, so that
+ * the second use finds the site the first made. */
+static void test_site_ids(void **state)
+{
+	static const uint32_t ids[] = {
+		LT_STACK_NONE, 1, 1023, 1024, (1u << 20) - 1, 1u << 20,
+		(1u << 20) + 1, 0xfffffffe, 0xffffffff,
+	};
+	const size_t n = sizeof(ids) / sizeof(ids[0]);
+	struct lt_gen *g = lt_gen_new(0, 0);
+	struct built b;
+	(void)state;
+
+	lt_gen_chunk(g, 1);
+	for (size_t i = 0; i < n; i++) {
+		lt_gen_alloc(g, LT_FN_MALLOC, ids[i], 10 + 4 * i, 0x1000 + 0x100 * i, 8 + i);
+		lt_gen_alloc(g, LT_FN_MALLOC, ids[i], 11 + 4 * i, 0x8000 + 0x100 * i, 100);
+		lt_gen_free_rec(g, LT_FN_FREE, 12 + 4 * i, 0x1000 + 0x100 * i);
+	}
+	lt_gen_trailer(g, 100, NULL);
+	b = build(g);
+
+	assert_int_equal(b.model->nsites, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct lt_site *st = site_of(b.model, ids[i]);
+
+		assert_int_equal(st->calls, 2);
+		assert_int_equal(st->bytes, 8 + i + 100);
+		assert_int_equal(st->leaked_bytes, 100);
+	}
+	release_built(&b);
+}
+
 /* A stack used by one thread before (in file order and in ticks) the
  * other thread's stream defines it. */
 static void test_stack_defined_late(void **state)
@@ -1172,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_address_edges),
 		cmocka_unit_test(test_kinds_reused),
 		cmocka_unit_test(test_kind_hint_swept),
+		cmocka_unit_test(test_site_ids),
 		cmocka_unit_test(test_stack_defined_late),
 		cmocka_unit_test(test_untracked_and_anomalies),
 		cmocka_unit_test(test_trailer_mismatch_and_lost),
