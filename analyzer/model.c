@@ -747,12 +747,13 @@ static inline int block_add_slot(struct lt_model_priv *p, uint64_t ptr,
 		return 0;
 
 	uint32_t id = kind_get(p, in, hint);
-	struct compact_block b = { ptr >> 3 | (uint64_t)id << LIVE_KIND_SHIFT };
+	struct compact_block b;
 
 	if (id == KIND_OOM)
 		return -1;
 	if (id == KIND_NONE)
 		return 0;
+	b.word = ptr >> 3 | (uint64_t)id << LIVE_KIND_SHIFT;
 	if (at->compact_gap ? compact_table_put(&p->clive, at->compact_gap, &b) == 0 :
 			      compact_table_insert(&p->clive, &b) == 0)
 		return 1;
