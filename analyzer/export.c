@@ -273,7 +273,8 @@ static int build_sites(struct lt_export *x)
 	if (lt_series_peak_sites(x->series, &peak, &npeak) < 0)
 		return -1;
 	/* Thousands of sites may hold the peak (cc1plus: a scan of its
-	 * 98,000 sites for each took 3 s): found by address instead. */
+	 * 98,000 sites for each was 1.5 s of pprof export's 3.5): found by
+	 * address instead. */
 	pos = malloc((x->nsites + 1) * sizeof(*pos));
 	if (!pos)
 		return -1;
