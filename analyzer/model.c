@@ -1555,20 +1555,14 @@ static void *producer_main(void *arg)
 
 static inline void prefetch_ptr(const struct lt_model_priv *p, uint64_t ptr)
 {
-	uintptr_t home;
+	const char *home = p->compact ?
+		(const char *)&p->clive.slots[compact_table_hash(&p->clive, ptr)] :
+		(const char *)&p->live.slots[packed_table_hash(&p->live, ptr)];
 
 	/* Past the end of the table only near its last slot; a prefetch
 	 * never faults. */
-	if (p->compact) {
-		home = (uintptr_t)&p->clive.slots[compact_table_hash(&p->clive, ptr)];
-		__builtin_prefetch((const void *)home, 1);
-		__builtin_prefetch((const void *)(home + 64), 1);
-	} else {
-		home = (uintptr_t)&p->live.slots[packed_table_hash(&p->live, ptr)];
-		__builtin_prefetch((const void *)home, 1);
-		__builtin_prefetch((const void *)(home + 64), 1);
-		__builtin_prefetch((const void *)(home + 128), 1);
-	}
+	for (int line = 0; line < (p->compact ? 2 : 3); line++)
+		__builtin_prefetch(home + 64 * line, 1);
 	if (p->hooks.prefetch)
 		p->hooks.prefetch(p->hooks.record_ctx, ptr);
 }
@@ -1588,10 +1582,15 @@ static void prefetch_step(const struct lt_model_priv *p, const struct step *st)
  * site_by_id with the slot, the site itself half as far ahead, once that
  * place has come in.
  */
+static inline bool acquires(const struct step *st)
+{
+	return st->kind == STEP_EVENT &&
+	       (st->type == LT_REC_ALLOC || st->type == LT_REC_REALLOC);
+}
+
 static void prefetch_site_id(const struct lt_model_priv *p, const struct step *st)
 {
-	if (st->kind == STEP_EVENT && st->type != LT_REC_FREE &&
-	    st->stack < p->site_by_id_cap)
+	if (acquires(st) && st->stack < p->site_by_id_cap)
 		__builtin_prefetch(&p->site_by_id[st->stack]);
 }
 
@@ -1599,8 +1598,8 @@ static void prefetch_site(const struct lt_model_priv *p, const struct step *st)
 {
 	const struct site_entry *s;
 
-	if (st->kind == STEP_EVENT && st->type != LT_REC_FREE &&
-	    st->stack < p->site_by_id_cap && (s = p->site_by_id[st->stack])) {
+	if (acquires(st) && st->stack < p->site_by_id_cap &&
+	    (s = p->site_by_id[st->stack])) {
 		__builtin_prefetch(&s->site.calls, 1);
 		__builtin_prefetch(&s->site.est_calls, 1);
 	}
