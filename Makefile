@@ -125,7 +125,7 @@ unit: $(UNIT_BIN)
 integration: all
 	$(Q)sh tests/integration/run.sh $(BUILD)
 
-shim-tests: all
+shim-tests: all $(BUILD)/.deps-test-ok
 	$(Q)sh tests/shim/run.sh $(BUILD)
 
 faults: all

@@ -122,6 +122,9 @@ static void cache_review(struct lt_buf *b)
 #define FS_BITS      17                 /* 1 MiB of address space */
 #define FS_PROBES    16
 #define FS_VARIABLE  0xffffu            /* size in 8-byte words, or this */
+/* Size not known, but stacks were seen to end at this ip (_start, clone3):
+ * the outermost frame, whose size is never learned, is not new code. */
+#define FS_END       0xfffeu
 #define FS_IP_MASK   ((1ull << 48) - 1)
 
 static _Atomic(_Atomic uint64_t *) frame_sizes;
@@ -156,8 +159,8 @@ static inline unsigned fs_slot(uint64_t ip)
 	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - FS_BITS));
 }
 
-/* The size for ip in words, FS_VARIABLE, or 0 when not known yet. */
-static unsigned fs_get(_Atomic uint64_t *t, uint64_t ip)
+/* The size for ip in words, FS_VARIABLE, FS_END, or 0 when not known yet. */
+static unsigned fs_get_raw(_Atomic uint64_t *t, uint64_t ip)
 {
 	unsigned h = fs_slot(ip);
 
@@ -172,7 +175,16 @@ static unsigned fs_get(_Atomic uint64_t *t, uint64_t ip)
 	return 0;
 }
 
-/* Records ip's size; FS_VARIABLE wins over any size already there. */
+/* The size for ip in words, FS_VARIABLE, or 0 when not known yet. */
+static inline unsigned fs_get(_Atomic uint64_t *t, uint64_t ip)
+{
+	unsigned words = fs_get_raw(t, ip);
+
+	return words == FS_END ? 0 : words;
+}
+
+/* Records ip's size; FS_VARIABLE wins over any size already there, and any
+ * size over FS_END. */
 static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 {
 	unsigned h = fs_slot(ip);
@@ -187,9 +199,13 @@ static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 		for (;;) {
 			if (v && (v & FS_IP_MASK) != ip)
 				break;                  /* someone else's: probe on */
-			if (v == want || (v >> 48) == FS_VARIABLE)
+			unsigned have = v ? (unsigned)(v >> 48) : 0;
+
+			if (v == want || have == FS_VARIABLE)
 				return;
-			if (v && words != FS_VARIABLE)
+			if (have && words == FS_END)
+				return;                 /* a size is known */
+			if (have && have != FS_END && words != FS_VARIABLE)
 				return;                 /* first size stays */
 			if (atomic_compare_exchange_weak(e, &v, want)) {
 				if (words == FS_VARIABLE)
@@ -217,19 +233,24 @@ static inline uint64_t caller_of(_Atomic uint64_t *fs, uint64_t hi, uint64_t ret
 
 /* Whether the stack above a call holds code not seen before: read through
  * the frame sizes, a frame of unknown size among the first depth, or a
- * stack deeper than this thread's ever was (a slot above hi).  The slot
- * just below hi is the outermost frame's, whose size is never learned. */
+ * stack deeper than this thread's ever was (a slot above hi).  The
+ * outermost frame's size is never learned: its slot is the one just below
+ * hi, or its ip is marked FS_END.  (On the main thread hi can lie above
+ * where stacks end: an ELF constructor runs from the loader's frame, higher
+ * up than _start's.  On a thread the shim started, hi is the stack's end.
+ * Without the mark, every miss there took the quiet path's two system
+ * calls: 640,000 of them in a cppcheck run.) */
 static bool new_code(_Atomic uint64_t *fs, uint64_t hi, uint64_t ret, uint64_t sp,
 		     uint32_t depth)
 {
 	uint64_t s = sp - sizeof(uint64_t), ip = ret;
 
 	for (uint32_t i = 0; i + 1 < depth; i++) {
-		unsigned words = fs_get(fs, ip);
+		unsigned words = fs_get_raw(fs, ip);
 
 		if (!words)
 			return true;
-		if (words == FS_VARIABLE)
+		if (words == FS_VARIABLE || words == FS_END)
 			return false;
 		s += (uint64_t)words * sizeof(uint64_t);
 		if (s + sizeof(uint64_t) > hi)
@@ -316,7 +337,7 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 		uint64_t size = slots[i + 1] - slots[i];
 
 		if (slots[i + 1] <= slots[i] || size % sizeof(uint64_t) ||
-		    size / sizeof(uint64_t) >= FS_VARIABLE || (sig >> i & 1))
+		    size / sizeof(uint64_t) >= FS_END || (sig >> i & 1))
 			fs_put(fs, frames[i], FS_VARIABLE);
 		else
 			fs_put(fs, frames[i], (unsigned)(size / sizeof(uint64_t)));
@@ -446,6 +467,8 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		rc = -1;
 		goto out;
 	}
+	if (n < depth)
+		fs_put(fs, frames[n - 1], FS_END);   /* the stack ends there */
 	e = lt_stacks_intern_entry(frames, n);
 	if (!e) {
 		*id = LT_STACK_NONE;

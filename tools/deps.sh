@@ -10,6 +10,8 @@ set -eu
 pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
 if [ "${1:-}" = test ]; then
 	pkgs="$pkgs golang-go valgrind chromium python3"
+	# Counts the shim's system calls in tests/shim/run.sh.
+	pkgs="$pkgs strace"
 fi
 # Fuzzing (make fuzz): clang with libFuzzer.  Real programs (tests/programs).
 pkgs="$pkgs clang libclang-rt-14-dev python3 sqlite3 git xz-utils redis-server redis-tools"
