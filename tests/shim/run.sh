@@ -119,6 +119,8 @@ cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -pthread -o "$tmp
 	tests/shim/knowncode.c -Wl,--no-as-needed -lstdc++ || exit 1
 if ! command -v strace >/dev/null; then
 	echo "skipped - knowncode: strace is missing (tools/deps.sh test installs it)"
+elif ! strace -qq -o /dev/null true 2>/dev/null; then
+	echo "skipped - knowncode: strace cannot trace here (ptrace not permitted)"
 elif strace -f -qq -c -e trace=rt_sigprocmask -o "$tmp/knowncode.strace" \
 	-E LD_PRELOAD="$build/libtrace.so" -E LIBTRACE_QUIET=1 \
 	-E LIBTRACE_OUTPUT="$tmp/knowncode.lt" "$tmp/knowncode" > "$tmp/knowncode.out"; then
