@@ -99,7 +99,7 @@ write_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret,
 		lt_sampled_add(p);
 	if (r) {
 		r->head = (struct lt_rec_head){ LT_REC_ALLOC, fn, sizeof(*r), stack };
-		r->ticks = lt_ticks();
+		r->ticks = lt_ticks_acquired();
 		r->ptr = (uint64_t)(uintptr_t)p;
 		r->size = size;
 		r->sp = sp;
@@ -422,7 +422,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 			if (r) {
 				r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), stack };
 				r->ticks_before = before;
-				r->ticks = lt_ticks();
+				r->ticks = lt_ticks_acquired();
 				r->old_ptr = (uint64_t)(uintptr_t)old;
 				r->new_ptr = (uint64_t)(uintptr_t)p;
 				r->size = bytes;
