@@ -26,7 +26,6 @@ static __thread uint8_t direct_scratch[sizeof(struct lt_rec_stack) +
 	__attribute__((tls_model("initial-exec"), aligned(8)));
 
 static _Atomic uint32_t next_serial = 2;   /* 1 is the main thread */
-_Atomic bool lt_threads_many;
 static pthread_key_t exit_key;
 static pid_t traced_pid;
 static uint32_t process_seq;               /* chunks of stream 0 */
@@ -248,8 +247,6 @@ void lt_thread_begin(struct lt_thread *t, uint32_t serial)
 	if (!serial)
 		serial = t->serial ? t->serial : lt_thread_new_serial();
 	t->serial = serial;
-	if (serial != 1)
-		atomic_store(&lt_threads_many, true);
 	t->buf = lt_buf_acquire(serial);
 	if (!t->buf) {
 		lt_disable("out of memory for a thread buffer", "");

@@ -92,6 +92,7 @@ static inline __attribute__((always_inline)) void
 write_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret,
 	    uint64_t sp)
 {
+	uint64_t ticks = lt_ticks();
 	uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 	struct lt_rec_alloc *r = lt_reserve(t, sizeof(*r));
 
@@ -99,7 +100,7 @@ write_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret,
 		lt_sampled_add(p);
 	if (r) {
 		r->head = (struct lt_rec_head){ LT_REC_ALLOC, fn, sizeof(*r), stack };
-		r->ticks = lt_ticks_acquired();
+		r->ticks = ticks;
 		r->ptr = (uint64_t)(uintptr_t)p;
 		r->size = size;
 		r->sp = sp;
@@ -411,6 +412,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		c->live -= old_usable;
 		live_add(c, lt_usable(p));
 		if (lt_sampled(t, bytes)) {
+			uint64_t ticks = lt_ticks();
 			uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
 			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));
 
@@ -422,7 +424,7 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 			if (r) {
 				r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), stack };
 				r->ticks_before = before;
-				r->ticks = lt_ticks_acquired();
+				r->ticks = ticks;
 				r->old_ptr = (uint64_t)(uintptr_t)old;
 				r->new_ptr = (uint64_t)(uintptr_t)p;
 				r->size = bytes;
