@@ -171,8 +171,9 @@ void *lt_reserve_slow(struct lt_thread *t, size_t len)
 	struct lt_buf *b = t->buf;
 	uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
 
-	if (lt_unlikely(head + len > LT_BUF_BYTES)) {
+	if (lt_unlikely(head + len > b->limit)) {
 		lt_buf_flush(b, true);
+		lt_buf_filled(b);
 		head = 0;
 	}
 	return b->data + head;

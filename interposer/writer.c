@@ -25,6 +25,7 @@ static char dump_path[1024];
 static _Atomic uint64_t chunks_written;
 
 static _Atomic(struct lt_buf *) all_bufs;
+static _Atomic uint32_t bufs_grown;     /* buffers at LT_BUF_BYTES */
 static _Atomic uint64_t free_top;       /* tag << 48 | pointer */
 static struct lt_counts retired;        /* threads gone; under retired_lock */
 static atomic_flag retired_lock = ATOMIC_FLAG_INIT;
@@ -178,6 +179,19 @@ void lt_buf_flush(struct lt_buf *b, bool owner)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+void lt_buf_filled(struct lt_buf *b)
+{
+	uint32_t n = atomic_load_explicit(&bufs_grown, memory_order_relaxed);
+
+	if (b->limit == LT_BUF_BYTES)
+		return;
+	while (n < LT_BUF_GROWN)
+		if (atomic_compare_exchange_weak(&bufs_grown, &n, n + 1)) {
+			b->limit = LT_BUF_BYTES;
+			return;
+		}
+}
+
 /* Write out what b has committed if its flag is free right now; never
  * waits and never rewinds (its owner does that). */
 static void flush_if_free(struct lt_buf *b)
@@ -235,6 +249,7 @@ struct lt_buf *lt_buf_acquire(uint32_t thread)
 		b = lt_os_map(sizeof(*b));
 		if (!b)
 			return NULL;
+		b->limit = LT_BUF_SMALL;   /* a reused buffer keeps its size */
 		struct lt_buf *head = atomic_load(&all_bufs);
 		do
 			b->next_all = head;
