@@ -153,7 +153,7 @@ static void consumer_unlock(struct lt_buf *b)
  * the trailer but never written, a whole buffer of them (1 run in 30 of
  * the faults test's busy 4-thread program killed by SIGTERM).  Blocked, the
  * signal goes to another thread, which waits for the flag, or waits here
- * until the chunk is out: two system calls a chunk of 254 KiB.
+ * until the chunk is out: two system calls a chunk (62 or 254 KiB).
  */
 void lt_buf_flush(struct lt_buf *b, bool owner)
 {
