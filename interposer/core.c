@@ -306,6 +306,7 @@ static void thread_exit_dtor(void *unused)
 	memset(&t->direct_counts, 0, sizeof(t->direct_counts));
 	lt_buf_release(t->buf, &t->direct_seq);
 	t->buf = NULL;
+	lt_unwind_thread_exit();
 	t->guard--;
 }
 

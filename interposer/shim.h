@@ -261,6 +261,8 @@ LT_HIDDEN uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 				   uint64_t *signal_frames, uint32_t max);
 /* Between these, every signal stays blocked and libunwind's own mask
  * changes cost no system call; nothing but unwinding may run in between. */
+/* From a thread's exit: it gives up its place on the fast path. */
+LT_HIDDEN void lt_unwind_thread_exit(void);
 LT_HIDDEN void lt_unwind_quiet_begin(void);
 LT_HIDDEN void lt_unwind_quiet_end(void);
 /* Around fork: no unwind is under way in another thread when it happens

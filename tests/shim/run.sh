@@ -134,6 +134,42 @@ elif strace -f -qq -c -e trace=rt_sigprocmask -o "$tmp/knowncode.strace" \
 else
 	not_ok "knowncode ran under strace"
 fi
+# Many threads at once: 64 use libunwind's fast path (a frame cache of about
+# 256 KiB each), the rest step frame by frame (tests/shim/manythreads.c).
+# Their stacks must be the same, and 160 threads must not add a cache each.
+cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -pthread \
+	-o "$tmp/manythreads" tests/shim/manythreads.c || exit 1
+"$tmp/manythreads" > "$tmp/manythreads.want" || not_ok "manythreads ran untraced"
+if LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/manythreads.lt" \
+	"$tmp/manythreads" > "$tmp/manythreads.out" &&
+	"$build/libtrace" report --json --top 100000 --frames 8 "$tmp/manythreads.lt" \
+	> "$tmp/manythreads.json"; then
+	got=$(python3 - "$tmp/manythreads.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+leaf = other = 0
+for s in d["sites_by_calls"]:
+    funcs = [f.get("function") or "" for f in s.get("frames", [])]
+    if funcs[:3] == ["leaf", "mid", "start_many"]:
+        leaf += s["calls"]
+    elif funcs[:2] == ["other", "start_many"]:
+        other += s["calls"]
+print(leaf, other)
+PY
+)
+	want=$(sed -n 's/^leaf //p; s/^other //p' "$tmp/manythreads.out" | tr '\n' ' ' | sed 's/ $//')
+	base=$(sed -n 's/^hwm_kib //p' "$tmp/manythreads.want")
+	hwm=$(sed -n 's/^hwm_kib //p' "$tmp/manythreads.out")
+	if [ "$got" != "$want" ]; then
+		not_ok "manythreads: leaf/other stacks $got, the program made $want"
+	elif [ -z "$base" ] || [ -z "$hwm" ] || [ "$hwm" -ge $((base + 32 * 1024)) ]; then
+		not_ok "manythreads: peak resident ${hwm:-?} KiB traced, ${base:-?} KiB untraced (want < +32 MiB)"
+	else
+		ok "manythreads: 160 threads at once, every stack right ($got), peak resident $base -> $hwm KiB"
+	fi
+else
+	not_ok "manythreads ran traced and reported"
+fi
 # Thread buffers: the first 16 to fill up grow from 62 KiB to 254 KiB, the
 # rest stay small (tests/shim/bufgrow.c); strace sees each chunk's writev.
 cc -O1 -g -fno-builtin -pthread -o "$tmp/bufgrow" tests/shim/bufgrow.c || exit 1
