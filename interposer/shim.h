@@ -127,6 +127,17 @@ static inline bool lt_boot_owns(const void *p)
 }
 LT_HIDDEN size_t lt_boot_size(const void *p);
 
+/* One of cap places, counted in *taken: true if the caller got one. */
+static inline bool lt_place_take(_Atomic uint32_t *taken, uint32_t cap)
+{
+	uint32_t n = atomic_load_explicit(taken, memory_order_relaxed);
+
+	while (n < cap)
+		if (atomic_compare_exchange_weak(taken, &n, n + 1))
+			return true;
+	return false;
+}
+
 /* ---- writer.c: per-thread buffers, chunks, the dump file ------------------ */
 /*
  * A thread's buffer, one chunk when full.  The kernel's cost of a buffered

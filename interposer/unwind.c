@@ -29,7 +29,7 @@
  */
 #define FAST_THREADS 64u
 
-static _Atomic unsigned fast_threads;
+static _Atomic uint32_t fast_threads;
 static __thread uint8_t unwind_mode;    /* 0 undecided, 1 fast, 2 stepping */
 
 /*
@@ -184,16 +184,8 @@ static __attribute__((noinline)) int step_backtrace(void **raw, int max)
 static inline int backtrace_raw(void **raw, int max)
 {
 	if (lt_unlikely(unwind_mode != 1)) {
-		if (unwind_mode == 0) {
-			unsigned n = atomic_load_explicit(&fast_threads, memory_order_relaxed);
-
-			unwind_mode = 2;
-			while (n < FAST_THREADS)
-				if (atomic_compare_exchange_weak(&fast_threads, &n, n + 1)) {
-					unwind_mode = 1;
-					break;
-				}
-		}
+		if (unwind_mode == 0)
+			unwind_mode = lt_place_take(&fast_threads, FAST_THREADS) ? 1 : 2;
 		if (unwind_mode == 2)
 			return step_backtrace(raw, max);
 	}

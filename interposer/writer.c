@@ -181,15 +181,8 @@ void lt_buf_flush(struct lt_buf *b, bool owner)
 
 void lt_buf_filled(struct lt_buf *b)
 {
-	uint32_t n = atomic_load_explicit(&bufs_grown, memory_order_relaxed);
-
-	if (b->limit == LT_BUF_BYTES)
-		return;
-	while (n < LT_BUF_GROWN)
-		if (atomic_compare_exchange_weak(&bufs_grown, &n, n + 1)) {
-			b->limit = LT_BUF_BYTES;
-			return;
-		}
+	if (b->limit != LT_BUF_BYTES && lt_place_take(&bufs_grown, LT_BUF_GROWN))
+		b->limit = LT_BUF_BYTES;
 }
 
 /* Write out what b has committed if its flag is free right now; never
