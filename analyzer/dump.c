@@ -75,6 +75,85 @@ const char *lt_dump_rec_name(unsigned type)
 	return "unknown";
 }
 
+/* The fields of each coded kind (dump.h). */
+static const uint8_t coded_fields[] = {
+	[LT_CODED_ALLOC] = 5, [LT_CODED_FREE] = 4, [LT_CODED_REALLOC] = 7,
+};
+
+/*
+ * Decodes the coded record at p (whose first byte has LT_CODED_BIT) into
+ * ev, moving the state s on.  Returns its length, or 0 when it is not a
+ * coded record this reader knows or runs past end.
+ */
+static size_t decode(const uint8_t *p, const uint8_t *end,
+		     struct lt_code_state *s, union lt_rec_event *ev)
+{
+	unsigned kind = (p[0] >> LT_CODED_KIND_SHIFT) & 3;
+	uint8_t fn = p[0] & LT_CODED_FN_MASK;
+	size_t nlens = kind == LT_CODED_REALLOC ? 3 : 2;
+	const uint8_t *q = p + 1 + nlens;
+	uint64_t f[7];
+	uint32_t lens;
+
+	if (kind >= sizeof(coded_fields) || (size_t)(end - p) < 1 + nlens)
+		return 0;
+	lens = p[1] | (uint32_t)p[2] << 8 | (nlens == 3 ? (uint32_t)p[3] << 16 : 0);
+	if (lens >> (3 * coded_fields[kind]))
+		return 0;   /* length bits of fields this kind lacks */
+	for (unsigned i = 0; i < coded_fields[kind]; i++) {
+		size_t n = ((lens >> (3 * i)) & 7) + 1;
+
+		if ((size_t)(end - q) < n)
+			return 0;
+		if (end - q >= 8) {
+			memcpy(&f[i], q, 8);
+			if (n < 8)
+				f[i] &= (1ull << (8 * n)) - 1;
+		} else {
+			f[i] = 0;
+			memcpy(&f[i], q, n);
+		}
+		q += n;
+	}
+	if (f[0] > UINT32_MAX)
+		return 0;   /* stack ids are 32 bits */
+	switch (kind) {
+	case LT_CODED_ALLOC:
+		ev->alloc = (struct lt_rec_alloc){
+			.head = { LT_REC_ALLOC, fn, sizeof(ev->alloc), (uint32_t)f[0] },
+			.ticks = s->ticks + lt_unzigzag(f[1]),
+			.ptr = s->ptr + lt_unzigzag(f[2]),
+			.size = f[3],
+			.sp = s->sp + lt_unzigzag(f[4]),
+		};
+		*s = (struct lt_code_state){ ev->alloc.ticks, ev->alloc.ptr, ev->alloc.sp };
+		break;
+	case LT_CODED_FREE:
+		ev->free = (struct lt_rec_free){
+			.head = { LT_REC_FREE, fn, sizeof(ev->free), (uint32_t)f[0] },
+			.ticks = s->ticks + lt_unzigzag(f[1]),
+			.ptr = s->ptr + lt_unzigzag(f[2]),
+			.sp = s->sp + lt_unzigzag(f[3]),
+		};
+		*s = (struct lt_code_state){ ev->free.ticks, ev->free.ptr, ev->free.sp };
+		break;
+	default: {
+		struct lt_rec_realloc *r = &ev->realloc;
+
+		r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), (uint32_t)f[0] };
+		r->ticks_before = s->ticks + lt_unzigzag(f[1]);
+		r->ticks = r->ticks_before + f[2];
+		r->old_ptr = s->ptr + lt_unzigzag(f[3]);
+		r->new_ptr = r->old_ptr + lt_unzigzag(f[4]);
+		r->size = f[5];
+		r->sp = s->sp + lt_unzigzag(f[6]);
+		*s = (struct lt_code_state){ r->ticks, r->new_ptr, r->sp };
+		break;
+	}
+	}
+	return (size_t)(q - p);
+}
+
 /*
  * Check the record at byte off of the mapping, where the chunk payload
  * holding it ends at byte end: size at least 8, a multiple of 8, within
@@ -132,10 +211,12 @@ static int check_header(struct lt_dump *d, struct lt_err *err)
 	if (memcmp(h->magic, LT_DUMP_MAGIC, LT_DUMP_MAGIC_LEN) != 0)
 		return lt_err_set(err, "%s: not a libtrace dump (bad magic at "
 				  "byte 0, expected \"LTDUMP\\x1a\\n\")", d->path);
-	if (h->version != LT_DUMP_VERSION)
+	if (h->version != LT_DUMP_VERSION && h->version != LT_DUMP_VERSION_FIXED)
 		return lt_err_set(err, "%s: dump format version %u at byte 8 "
-				  "(this libtrace reads version %u)", d->path,
-				  h->version, LT_DUMP_VERSION);
+				  "(this libtrace reads versions %u and %u)",
+				  d->path, h->version, LT_DUMP_VERSION_FIXED,
+				  LT_DUMP_VERSION);
+	d->coded = h->version >= 3;
 	if (h->header_size < sizeof(*h) || h->header_size % 8 != 0)
 		return lt_err_set(err, "%s: header_size %u at byte 12 (expected "
 				  "a multiple of 8, at least %zu)", d->path,
@@ -220,24 +301,57 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 	const struct lt_dump *d = ip->d;
 	uint64_t off = c->offset + sizeof(struct lt_chunk_header);
 	uint64_t end = off + c->size;
+	union lt_rec_event ev;
 
+	/* A chunk that goes on from the last is decoded from zero here;
+	 * build_streams adds the state it really starts from. */
+	c->code = (struct lt_code_state){ 0 };
 	ip->last = NULL;
 	c->net = c->rise = 0;
 	c->first_ticks = UINT64_MAX;
 	while (off < end) {
 		const struct lt_rec_head *h;
 		uint64_t ticks;
-		if (check_record(d, off, end, &ip->err) < 0)
-			return -1;
-		h = (const void *)(d->base + off);
-		if (c->first_ticks == UINT64_MAX && lt_dump_rec_ticks(h, &ticks))
-			c->first_ticks = ticks;
-		if (h->type >= NTYPES || rec_min_size[h->type] == 0)
-			ip->unknown++;
-		if ((h->type == LT_REC_THREAD_CREATE ||
-		     h->type == LT_REC_THREAD_START) &&
-		    add_thread_rec(ip, h, c->thread) < 0)
-			return -1;
+		uint8_t first = d->base[off];
+
+		if (d->coded && first == 0) {
+			off++;   /* padding */
+			continue;
+		}
+		if (d->coded && (first & LT_CODED_BIT)) {
+			size_t len = decode(d->base + off, d->base + end, &c->code, &ev);
+
+			if (!len)
+				return lt_err_set(&ip->err, "%s: coded record at "
+						  "byte %llu is bad or truncated "
+						  "(tag 0x%02x)", d->path,
+						  (unsigned long long)off, first);
+			h = &ev.head;
+			if (c->first_ticks == UINT64_MAX && lt_dump_rec_ticks(h, &ticks)) {
+				c->first_ticks = ticks;
+				c->first_coded = true;
+			}
+			ip->last = NULL;   /* never a trailer */
+			off += len;
+		} else {
+			if (d->coded && off % 8 != 0)
+				return lt_err_set(&ip->err, "%s: record at byte %llu "
+						  "is not at a multiple of 8",
+						  d->path, (unsigned long long)off);
+			if (check_record(d, off, end, &ip->err) < 0)
+				return -1;
+			h = (const void *)(d->base + off);
+			if (c->first_ticks == UINT64_MAX && lt_dump_rec_ticks(h, &ticks))
+				c->first_ticks = ticks;
+			if (h->type >= NTYPES || rec_min_size[h->type] == 0)
+				ip->unknown++;
+			if ((h->type == LT_REC_THREAD_CREATE ||
+			     h->type == LT_REC_THREAD_START) &&
+			    add_thread_rec(ip, h, c->thread) < 0)
+				return -1;
+			ip->last = h;
+			off += h->size;
+		}
 		/* A realloc record releases one block and acquires one. */
 		if (h->type == LT_REC_ALLOC) {
 			if (++c->net > c->rise)
@@ -246,9 +360,9 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 			c->net--;
 		}
 		ip->records++;
-		ip->last = h;
-		off += h->size;
 	}
+	c->code_end = c->code;
+	c->code = (struct lt_code_state){ 0 };
 	return 0;
 }
 
@@ -431,7 +545,8 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 		}
 		if (pread(fd, &hbuf, sizeof(hbuf), (off_t)off) != sizeof(hbuf))
 			memcpy(&hbuf, d->base + off, sizeof(hbuf));
-		if (ch->magic != LT_CHUNK_MAGIC) {
+		if (ch->magic != LT_CHUNK_MAGIC &&
+		    !(d->coded && ch->magic == LT_CHUNK_MAGIC_CONT)) {
 			lt_err_set(&bad_header, "%s: chunk at byte %llu has bad "
 				   "magic 0x%08x (expected 0x%08x, \"LTCK\")",
 				   d->path, (unsigned long long)off, ch->magic,
@@ -459,6 +574,7 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 		struct lt_dump_chunk c = {
 			.offset = off, .ticks = ch->ticks, .thread = ch->thread,
 			.seq = ch->seq, .size = ch->size,
+			.cont = ch->magic == LT_CHUNK_MAGIC_CONT,
 		};
 		if (add_chunk(d, &cap, &c, err) < 0)
 			return -1;
@@ -502,6 +618,24 @@ static int cmp_stream_order(const void *a, const void *b)
 	return ia < ib ? -1 : ia > ib;
 }
 
+/*
+ * A chunk that goes on from prev, its thread's chunk before it, was
+ * decoded from zero: every coded value in it is off by prev's end state,
+ * since each is a difference from the one before (modulo 2^64).  (After
+ * a lost chunk it goes on from the wrong one; the gap is counted.)
+ */
+static void start_from(struct lt_dump_chunk *c, const struct lt_dump_chunk *prev)
+{
+	const struct lt_code_state *base = &prev->code_end;
+
+	c->code = *base;
+	c->code_end.ticks += base->ticks;
+	c->code_end.ptr += base->ptr;
+	c->code_end.sp += base->sp;
+	if (c->first_coded)
+		c->first_ticks += base->ticks;
+}
+
 static int build_streams(struct lt_dump *d, struct lt_err *err)
 {
 	size_t n = d->nchunks, ns = 0;
@@ -538,6 +672,9 @@ static int build_streams(struct lt_dump *d, struct lt_err *err)
 		 * second writer with the same serial, which we also flag. */
 		if (c->seq != expect)
 			d->seq_gaps += c->seq > expect ? c->seq - expect : 1;
+		if (c->cont && s->nchunks)
+			start_from(&d->chunks[d->stream_chunks[i]],
+				   &d->chunks[s->chunks[s->nchunks - 1]]);
 		s->nchunks++;
 	}
 	d->nstreams = ns;
@@ -710,40 +847,82 @@ uint64_t lt_dump_stream_first_ticks(const struct lt_dump *d,
 	return 0;
 }
 
+void lt_dump_chunk_rd_init(struct lt_dump_chunk_rd *r, const struct lt_dump *d,
+			   const struct lt_dump_chunk *c)
+{
+	r->dump = d;
+	r->off = c->offset + sizeof(struct lt_chunk_header);
+	r->end = r->off + c->size;
+	r->code = c->code;
+	r->broken = false;
+}
+
+const struct lt_rec_head *lt_dump_chunk_rd_next(struct lt_dump_chunk_rd *r,
+						uint64_t *offset)
+{
+	const struct lt_dump *d = r->dump;
+	const struct lt_rec_head *h;
+
+	/* lt_dump_open validated every record (check_chunk_records); this
+	 * keeps the reader inside its chunk against a caller that built it
+	 * over something else, without redoing the per-type checks. */
+	while (d->coded && r->off < r->end && d->base[r->off] == 0)
+		r->off++;
+	if (r->off >= r->end || r->end > d->len)
+		return NULL;
+	if (d->coded && (d->base[r->off] & LT_CODED_BIT)) {
+		size_t len = decode(d->base + r->off, d->base + r->end, &r->code, &r->ev);
+
+		if (!len)
+			goto bad;
+		h = &r->ev.head;
+		if (offset)
+			*offset = r->off;
+		r->off += len;
+		return h;
+	}
+	h = r->end - r->off >= sizeof(*h) ?
+		(const struct lt_rec_head *)(d->base + r->off) : NULL;
+	if (!h || h->size < sizeof(*h) || h->size > r->end - r->off)
+		goto bad;
+	if (offset)
+		*offset = r->off;
+	r->off += h->size;
+	return h;
+bad:
+	r->off = r->end;
+	r->broken = true;
+	return NULL;
+}
+
 void lt_dump_cursor_init(struct lt_dump_cursor *c, const struct lt_dump *d,
 			 const struct lt_dump_stream *s)
 {
-	*c = (struct lt_dump_cursor){ .dump = d, .stream = s };
+	*c = (struct lt_dump_cursor){ .stream = s, .rd = { .dump = d } };
 }
 
 const struct lt_rec_head *lt_dump_cursor_next_slow(struct lt_dump_cursor *c,
 						   uint64_t *offset)
 {
-	const struct lt_dump *d = c->dump;
-	const struct lt_rec_head *h;
+	const struct lt_dump *d = c->rd.dump;
 
-	while (c->off >= c->end) {
-		const struct lt_dump_chunk *ch;
-		if (c->next_chunk >= c->stream->nchunks)
+	for (;;) {
+		uint64_t from = c->rd.off;
+		const struct lt_rec_head *h = lt_dump_chunk_rd_next(&c->rd, offset);
+
+		if (h) {
+			c->bytes_done += c->rd.off - from;
+			return h;
+		}
+		/* The chunk's end, or a record that does not fit (then the
+		 * stream ends: the slow path's promise). */
+		c->bytes_done += c->rd.end - from;
+		if (c->rd.broken || c->next_chunk >= c->stream->nchunks) {
+			c->next_chunk = c->stream->nchunks;
 			return NULL;
-		ch = &d->chunks[c->stream->chunks[c->next_chunk++]];
-		c->off = ch->offset + sizeof(struct lt_chunk_header);
-		c->end = c->off + ch->size;
+		}
+		lt_dump_chunk_rd_init(&c->rd, d,
+				      &d->chunks[c->stream->chunks[c->next_chunk++]]);
 		c->bytes_done += sizeof(struct lt_chunk_header);
 	}
-	/* lt_dump_open validated every record (check_record); this
-	 * keeps the cursor inside its chunk against a caller that built it
-	 * over something else, without redoing the per-type checks. */
-	h = c->end <= d->len && c->end - c->off >= sizeof(*h) ?
-		(const struct lt_rec_head *)(d->base + c->off) : NULL;
-	if (!h || h->size < sizeof(*h) || h->size > c->end - c->off) {
-		c->off = c->end = 0;
-		c->next_chunk = c->stream->nchunks;
-		return NULL;
-	}
-	if (offset)
-		*offset = c->off;
-	c->off += h->size;
-	c->bytes_done += h->size;
-	return h;
 }

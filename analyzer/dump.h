@@ -27,6 +27,19 @@ struct lt_dump_chunk {
 	uint32_t size;       /* payload bytes, validated */
 	int32_t  net;        /* blocks acquired minus released in it */
 	int32_t  rise;       /* the most net reached at any record, >= 0 */
+	bool     cont;       /* LT_CHUNK_MAGIC_CONT: code goes on from the last */
+	bool     first_coded;  /* first_ticks came from a coded record */
+	/* The coded records' state at its start and end (dump.h), once
+	 * lt_dump_open has put each thread's chunks in order. */
+	struct lt_code_state code, code_end;
+};
+
+/* A coded record (version 3) decoded into its fixed layout. */
+union lt_rec_event {
+	struct lt_rec_head head;
+	struct lt_rec_alloc alloc;
+	struct lt_rec_free free;
+	struct lt_rec_realloc realloc;
 };
 
 /* A THREAD_CREATE or THREAD_START record, found by the index pass so that
@@ -68,6 +81,7 @@ struct lt_dump {
 	bool truncated;          /* partial last chunk or no final trailer */
 	char truncation[256];    /* why, in words, when truncated */
 	const struct lt_rec_trailer *trailer;   /* the final one, or NULL */
+	bool coded;              /* version 3: chunks may hold coded records */
 
 	uint64_t records;        /* records seen by the index pass */
 	/* The most blocks live at once, bounded from above going by chunk
@@ -150,13 +164,34 @@ static inline bool lt_dump_rec_ticks(const struct lt_rec_head *h, uint64_t *tick
 uint64_t lt_dump_stream_first_ticks(const struct lt_dump *d,
 				    const struct lt_dump_stream *s);
 
-/* Walks one stream's records in order. */
-struct lt_dump_cursor {
+/*
+ * Reads one chunk's records in order; a coded record comes out decoded,
+ * in ev, valid until the next call.  Only for chunks of a dump that
+ * lt_dump_open accepted.
+ */
+struct lt_dump_chunk_rd {
 	const struct lt_dump *dump;
+	uint64_t off, end;
+	struct lt_code_state code;
+	union lt_rec_event ev;
+	bool broken;             /* met a record that does not fit */
+};
+
+void lt_dump_chunk_rd_init(struct lt_dump_chunk_rd *r, const struct lt_dump *d,
+			   const struct lt_dump_chunk *c);
+/* The next record, or NULL at the chunk's end; *offset, if not NULL,
+ * receives its byte offset. */
+const struct lt_rec_head *lt_dump_chunk_rd_next(struct lt_dump_chunk_rd *r,
+						uint64_t *offset);
+
+/* Walks one stream's records in order.  The record returned stays valid
+ * until the next call on the same cursor (a fixed one for as long as the
+ * dump is open). */
+struct lt_dump_cursor {
 	const struct lt_dump_stream *stream;
 	uint32_t next_chunk;     /* index into stream->chunks */
-	uint64_t off, end;       /* next record, end of the current chunk */
 	uint64_t bytes_done;     /* payload bytes of chunks finished so far */
+	struct lt_dump_chunk_rd rd;   /* rd.off, rd.end: the current chunk */
 };
 
 void lt_dump_cursor_init(struct lt_dump_cursor *c, const struct lt_dump *d,
@@ -172,20 +207,24 @@ const struct lt_rec_head *lt_dump_cursor_next_slow(struct lt_dump_cursor *c,
 static inline const struct lt_rec_head *
 lt_dump_cursor_next(struct lt_dump_cursor *c, uint64_t *offset)
 {
+	struct lt_dump_chunk_rd *r = &c->rd;
 	const struct lt_rec_head *h;
 
-	/* The common step, inside the current chunk; lt_dump_open checked
-	 * every record, so a record that does not fit is never seen here
-	 * unless the cursor was built over something else (the slow path
-	 * says so and ends the stream). */
-	if (c->off >= c->end || c->end - c->off < sizeof(*h))
+	/* The common step, a fixed record inside the current chunk;
+	 * lt_dump_open checked every record, so a record that does not fit
+	 * is never seen here unless the cursor was built over something else
+	 * (the slow path says so and ends the stream).  Padding and coded
+	 * records (a first byte of 0 or with the top bit set) go the slow
+	 * way too. */
+	if (r->off >= r->end || r->end - r->off < sizeof(*h) ||
+	    (uint8_t)(r->dump->base[r->off] - 1) >= 0x7f)
 		return lt_dump_cursor_next_slow(c, offset);
-	h = (const struct lt_rec_head *)(c->dump->base + c->off);
-	if (h->size < sizeof(*h) || h->size > c->end - c->off)
+	h = (const struct lt_rec_head *)(r->dump->base + r->off);
+	if (h->size < sizeof(*h) || h->size > r->end - r->off)
 		return lt_dump_cursor_next_slow(c, offset);
 	if (offset)
-		*offset = c->off;
-	c->off += h->size;
+		*offset = r->off;
+	r->off += h->size;
 	c->bytes_done += h->size;
 	return h;
 }

@@ -1156,6 +1156,9 @@ static void take_untimed(struct lt_model *m, const struct lt_rec_head *h,
 struct pipe {
 	/* Written by the merge alone (the replay reads fill[b] once a batch). */
 	struct step *steps;       /* PIPE_BATCHES batches, or one in turn */
+	/* Beside each step, a copy of its event's record, for a record hook
+	 * (a coded record lives in its cursor only until the next). */
+	union lt_rec_event *copies;
 	size_t batch;             /* steps a batch */
 	struct lt_model *m;       /* for the replay, when it is in turn */
 	const struct lt_dump *dump;
@@ -1304,9 +1307,17 @@ static inline void emit(struct pipe *q, enum step_kind kind,
 			struct thread_entry *t, const struct lt_rec_head *h,
 			uint64_t ticks, uint8_t phase)
 {
-	struct step *st = &q->steps[q->made_local % PIPE_BATCHES * q->batch + q->n++];
+	size_t at = q->made_local % PIPE_BATCHES * q->batch + q->n++;
+	struct step *st = &q->steps[at];
 
 	st->rec = h;
+	if (q->copies && (h->type == LT_REC_ALLOC || h->type == LT_REC_FREE ||
+			  h->type == LT_REC_REALLOC)) {
+		size_t len = h->size < sizeof(q->copies[0]) ? h->size : sizeof(q->copies[0]);
+
+		memcpy(&q->copies[at], h, len);
+		st->rec = &q->copies[at].head;
+	}
 	st->thread = t;
 	st->ticks = ticks;
 	st->stack = h->aux;
@@ -1470,7 +1481,7 @@ static uint64_t release_consumed(const struct pipe *q, uint64_t released)
 
 	for (size_t i = 0; i < q->nheap; i++) {
 		const struct lt_dump_cursor *c = &q->heap[i]->cur;
-		uint64_t at = c->end ? c->off : q->dump->len;
+		uint64_t at = c->rd.end ? c->rd.off : q->dump->len;
 		if (at < low)
 			low = at;
 	}
@@ -1673,6 +1684,10 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 	q->steps = aligned_alloc(64, ((threads ? PIPE_BATCHES : 1) * q->batch *
 				      sizeof(*q->steps) + 63) & ~(size_t)63);
 	if (!q->steps)
+		return -1;
+	if (p->hooks.record &&
+	    !(q->copies = malloc((threads ? PIPE_BATCHES : 1) * q->batch *
+				 sizeof(*q->copies))))
 		return -1;
 	q->m = m;
 	q->dump = d;
@@ -2042,6 +2057,7 @@ void lt_model_free(struct lt_model *m)
 			free(p->pipe->heap);
 			free(p->pipe->pending);
 			free(p->pipe->steps);
+			free(p->pipe->copies);
 		}
 		free(p->pipe);
 		free(p);

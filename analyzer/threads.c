@@ -328,15 +328,14 @@ static int scan(struct lt_threads *x)
 
 	for (size_t c = 0; c < d->nchunks; c++) {
 		const struct lt_dump_chunk *ch = &d->chunks[c];
-		uint64_t off = ch->offset + sizeof(struct lt_chunk_header);
-		uint64_t end = off + ch->size;
+		uint64_t end = ch->offset + sizeof(struct lt_chunk_header) + ch->size;
 		long ti = thread_index(x, ch->thread);
 		struct lt_tinfo *self = ti >= 0 ? &x->threads[ti] : NULL;
+		struct lt_dump_chunk_rd rd;
+		const struct lt_rec_head *h;
 
-		while (off < end) {
-			/* Sizes were validated by lt_dump_open. */
-			const struct lt_rec_head *h = (const void *)(d->base + off);
-			off += h->size;
+		lt_dump_chunk_rd_init(&rd, d, ch);
+		while ((h = lt_dump_chunk_rd_next(&rd, NULL))) {
 			switch (h->type) {
 			case LT_REC_ALLOC:
 			case LT_REC_REALLOC: {

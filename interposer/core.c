@@ -157,7 +157,7 @@ void lt_disable(const char *reason, const char *detail)
 
 /* ---- recording ------------------------------------------------------------ */
 
-void *lt_reserve_slow(struct lt_thread *t, size_t len)
+void *lt_reserve_slow(struct lt_thread *t, size_t len, bool aligned)
 {
 	if (lt_unlikely(!t->buf)) {
 		if (t->exited) {
@@ -170,13 +170,15 @@ void *lt_reserve_slow(struct lt_thread *t, size_t len)
 	}
 	struct lt_buf *b = t->buf;
 	uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+	uint32_t at = aligned ? lt_align8(head) : head;
 
-	if (lt_unlikely(head + len > b->limit)) {
-		lt_buf_flush(b, true);
+	if (lt_unlikely(at + len > b->limit)) {
+		lt_buf_flush(b, true);   /* rewinds head, and the coded state */
 		lt_buf_filled(b);
-		head = 0;
+		head = at = 0;
 	}
-	return b->data + head;
+	memset(b->data + head, 0, at - head);
+	return b->data + at;
 }
 
 /* Past the thread's exit: write through, and hand the counts over now,

@@ -94,18 +94,15 @@ write_alloc(struct lt_thread *t, uint8_t fn, void *p, uint64_t size, void *ret,
 {
 	uint64_t ticks = lt_ticks();
 	uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
-	struct lt_rec_alloc *r = lt_reserve(t, sizeof(*r));
+	uint8_t *r = lt_reserve_coded(t);
+	struct lt_code_state fresh;
 
 	if (lt_opt.sample)
 		lt_sampled_add(p);
-	if (r) {
-		r->head = (struct lt_rec_head){ LT_REC_ALLOC, fn, sizeof(*r), stack };
-		r->ticks = ticks;
-		r->ptr = (uint64_t)(uintptr_t)p;
-		r->size = size;
-		r->sp = sp;
-		lt_commit(t, sizeof(*r));
-	}
+	if (r)
+		lt_commit_coded(t, lt_code_alloc(r, lt_code_state_of(t, &fresh), fn,
+						 stack, ticks, (uint64_t)(uintptr_t)p,
+						 size, sp));
 }
 
 /* Inlined into each wrapper: a call here would save and restore registers
@@ -147,14 +144,12 @@ record_free(struct lt_thread *t, uint8_t fn, void *p, uint64_t ticks, void *ret,
 	c->frees++;
 	c->live -= usable;
 	uint32_t stack = lt_capture_cached(t, LT_CACHE_FREE, ret, sp, lt_opt.free_depth);
-	struct lt_rec_free *r = lt_reserve(t, sizeof(*r));
-	if (r) {
-		r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), stack };
-		r->ticks = ticks;
-		r->ptr = (uint64_t)(uintptr_t)p;
-		r->sp = sp;
-		lt_commit(t, sizeof(*r));
-	}
+	uint8_t *r = lt_reserve_coded(t);
+	struct lt_code_state fresh;
+
+	if (r)
+		lt_commit_coded(t, lt_code_free(r, lt_code_state_of(t, &fresh), fn,
+						stack, ticks, (uint64_t)(uintptr_t)p, sp));
 	t->guard--;
 }
 
@@ -414,38 +409,30 @@ static void *do_realloc(struct lt_thread *t, uint8_t fn, void *old, size_t bytes
 		if (lt_sampled(t, bytes)) {
 			uint64_t ticks = lt_ticks();
 			uint32_t stack = lt_capture_cached(t, LT_CACHE_ALLOC, ret, sp, LT_MAX_DEPTH);
-			struct lt_rec_realloc *r = lt_reserve(t, sizeof(*r));
+			uint8_t *r = lt_reserve_coded(t);
+			struct lt_code_state fresh;
 
 			if (lt_opt.sample) {
 				lt_sampled_take(old);
 				lt_sampled_add(p);
 			}
-
-			if (r) {
-				r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), stack };
-				r->ticks_before = before;
-				r->ticks = ticks;
-				r->old_ptr = (uint64_t)(uintptr_t)old;
-				r->new_ptr = (uint64_t)(uintptr_t)p;
-				r->size = bytes;
-				r->sp = sp;
-				lt_commit(t, sizeof(*r));
-			}
+			if (r)
+				lt_commit_coded(t, lt_code_realloc(r, lt_code_state_of(t, &fresh),
+						fn, stack, before, ticks,
+						(uint64_t)(uintptr_t)old,
+						(uint64_t)(uintptr_t)p, bytes, sp));
 		} else {
 			/* Not sampled: the old block still goes away.  Sampled dumps
 			 * take their totals from the trailer, so this free is not
 			 * double-counted there.  Only a recorded block's release
 			 * is written. */
-			struct lt_rec_free *r = lt_sampled_take(old) ?
-				lt_reserve(t, sizeof(*r)) : NULL;
+			uint8_t *r = lt_sampled_take(old) ? lt_reserve_coded(t) : NULL;
+			struct lt_code_state fresh;
 
-			if (r) {
-				r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r), 0 };
-				r->ticks = before;
-				r->ptr = (uint64_t)(uintptr_t)old;
-				r->sp = sp;
-				lt_commit(t, sizeof(*r));
-			}
+			if (r)
+				lt_commit_coded(t, lt_code_free(r, lt_code_state_of(t, &fresh),
+						fn, LT_STACK_NONE, before,
+						(uint64_t)(uintptr_t)old, sp));
 		}
 		t->guard--;
 	} else if (!bytes) {

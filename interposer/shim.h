@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "libtrace/dump.h"
@@ -174,6 +175,10 @@ struct lt_buf {
 	_Atomic int      owned;     /* 1 while a thread records into it */
 	uint32_t         thread;    /* serial of the owning thread */
 	uint32_t         seq;       /* chunks written for that thread */
+	/* The coded records' state (dump.h) at head: the owner's alone, set
+	 * to zero wherever head goes back to 0, so that a chunk of the buffer
+	 * from offset 0 starts from zero and one from further on continues. */
+	struct lt_code_state code;
 	struct lt_counts counts;    /* the owner's events, for the trailer */
 	uint32_t         tid;       /* the owner's kernel thread id */
 	_Atomic uint32_t live_ask;  /* live-stack request generation */
@@ -332,10 +337,18 @@ LT_HIDDEN extern __thread struct lt_thread lt_self;
 LT_HIDDEN void lt_init(void);
 LT_HIDDEN void lt_disable(const char *reason, const char *detail);
 /* Reserve len bytes in the calling thread's stream; commit after filling.
- * Returns NULL when recording is off for this thread.  The common case (a
- * buffer with room) is inline; the rest is in core.c. */
-LT_HIDDEN void *lt_reserve_slow(struct lt_thread *t, size_t len);
+ * Returns NULL when recording is off for this thread.  A fixed record
+ * starts at a multiple of 8 (lt_reserve zeroes the padding before it); a
+ * coded one anywhere (lt_reserve_coded, LT_CODED_MAX bytes; lt_commit_coded
+ * with what it took).  The common case (a buffer with room) is inline; the
+ * rest is in core.c. */
+LT_HIDDEN void *lt_reserve_slow(struct lt_thread *t, size_t len, bool aligned);
 LT_HIDDEN void lt_commit_direct(struct lt_thread *t, size_t len);
+
+static inline uint32_t lt_align8(uint32_t n)
+{
+	return (n + 7) & ~7u;
+}
 
 static inline void *lt_reserve(struct lt_thread *t, size_t len)
 {
@@ -343,14 +356,47 @@ static inline void *lt_reserve(struct lt_thread *t, size_t len)
 
 	if (lt_likely(b != NULL)) {
 		uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+		uint32_t at = lt_align8(head);
 
-		if (lt_likely(head + len <= b->limit))
-			return b->data + head;
+		if (lt_likely(at + len <= b->limit)) {
+			uint64_t zero = 0;
+
+			/* len >= 8, so this stays before the record's end. */
+			memcpy(b->data + head, &zero, sizeof(zero));
+			return b->data + at;
+		}
 	}
-	return lt_reserve_slow(t, len);
+	return lt_reserve_slow(t, len, true);
 }
 
 static inline void lt_commit(struct lt_thread *t, size_t len)
+{
+	struct lt_buf *b = t->buf;
+
+	if (lt_likely(b != NULL)) {
+		uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+
+		atomic_store_explicit(&b->head, lt_align8(head) + (uint32_t)len,
+				      memory_order_release);
+		return;
+	}
+	lt_commit_direct(t, len);
+}
+
+static inline uint8_t *lt_reserve_coded(struct lt_thread *t)
+{
+	struct lt_buf *b = t->buf;
+
+	if (lt_likely(b != NULL)) {
+		uint32_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+
+		if (lt_likely(head + LT_CODED_MAX <= b->limit))
+			return b->data + head;
+	}
+	return lt_reserve_slow(t, LT_CODED_MAX, false);
+}
+
+static inline void lt_commit_coded(struct lt_thread *t, size_t len)
 {
 	struct lt_buf *b = t->buf;
 
@@ -362,6 +408,18 @@ static inline void lt_commit(struct lt_thread *t, size_t len)
 	}
 	lt_commit_direct(t, len);
 }
+
+/* The state for a thread's next coded record: its buffer's, or, past the
+ * thread's exit (a chunk a record), a fresh one. */
+static inline struct lt_code_state *lt_code_state_of(struct lt_thread *t,
+						     struct lt_code_state *fresh)
+{
+	if (lt_likely(t->buf != NULL))
+		return &t->buf->code;
+	*fresh = (struct lt_code_state){ 0 };
+	return fresh;
+}
+
 static inline struct lt_counts *lt_counts_of(struct lt_thread *t)
 {
 	return t->buf ? &t->buf->counts : &t->direct_counts;

@@ -72,19 +72,31 @@ static int write_all(const struct iovec *iov_in, int n)
 	return rc;
 }
 
-static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len)
+/*
+ * One chunk of len bytes from p, which sit at offset `at` of their buffer:
+ * zero bytes before them (at % 8 of them) and after keep every fixed record
+ * at a multiple of 8 and the chunk a multiple of 8 long.  A chunk that does
+ * not start at its buffer's beginning continues the coded state of the
+ * previous one (LT_CHUNK_MAGIC_CONT).
+ */
+static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len,
+			uint32_t at)
 {
+	static const uint8_t zeros[8];
+	size_t lead = at & 7, pad = (8 - ((lead + len) & 7)) & 7;
 	struct lt_chunk_header ch = {
-		.magic = LT_CHUNK_MAGIC,
-		.size = (uint32_t)len,
+		.magic = at ? LT_CHUNK_MAGIC_CONT : LT_CHUNK_MAGIC,
+		.size = (uint32_t)(lead + len + pad),
 		.thread = thread,
 		.seq = seq,
 		.ticks = lt_ticks(),
 		.mono_ns = lt_mono_ns(),
 	};
-	struct iovec iov[2] = {
+	struct iovec iov[4] = {
 		{ &ch, sizeof(ch) },
+		{ (void *)zeros, lead },
 		{ (void *)p, len },
+		{ (void *)zeros, pad },
 	};
 	int rc;
 
@@ -98,7 +110,7 @@ static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len
 		lt_disable("the dump's file descriptor was closed by the program", "");
 		return;
 	}
-	rc = write_all(iov, 2);
+	rc = write_all(iov, 4);
 	if (rc < 0) {
 		lt_disable("cannot write the dump: ", strerrordesc_np(-rc));
 		return;
@@ -108,7 +120,7 @@ static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len
 
 void lt_writer_direct(uint32_t thread, uint32_t *seq, const void *p, size_t len)
 {
-	write_chunk(thread, (*seq)++, p, len);
+	write_chunk(thread, (*seq)++, p, len, 0);
 }
 
 /* Take b's consumer flag; give up after a bounded wait (a fatal signal may
@@ -155,6 +167,16 @@ static void consumer_unlock(struct lt_buf *b)
  * signal goes to another thread, which waits for the flag, or waits here
  * until the chunk is out: two system calls a chunk (62 or 254 KiB).
  */
+/* Back to empty: the next chunk starts at offset 0, its coded state at
+ * zero.  The producer's alone (or in a child just forked, with no other
+ * thread left). */
+static void rewind_buf(struct lt_buf *b)
+{
+	b->tail = 0;
+	b->code = (struct lt_code_state){ 0 };
+	atomic_store_explicit(&b->head, 0, memory_order_release);
+}
+
 void lt_buf_flush(struct lt_buf *b, bool owner)
 {
 	sigset_t all, old;
@@ -165,15 +187,14 @@ void lt_buf_flush(struct lt_buf *b, bool owner)
 		uint32_t head = atomic_load_explicit(&b->head, memory_order_acquire);
 
 		if (head > b->tail) {
-			write_chunk(b->thread, b->seq++, b->data + b->tail, head - b->tail);
+			write_chunk(b->thread, b->seq++, b->data + b->tail,
+				    head - b->tail, b->tail);
 			b->tail = head;
 		}
 		/* Only the producer rewinds, so no one else reads past a
 		 * moving head. */
-		if (owner) {
-			b->tail = 0;
-			atomic_store_explicit(&b->head, 0, memory_order_release);
-		}
+		if (owner)
+			rewind_buf(b);
 		consumer_unlock(b);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -197,7 +218,8 @@ static void flush_if_free(struct lt_buf *b)
 	uint32_t head = atomic_load_explicit(&b->head, memory_order_acquire);
 
 	if (head > b->tail) {
-		write_chunk(b->thread, b->seq++, b->data + b->tail, head - b->tail);
+		write_chunk(b->thread, b->seq++, b->data + b->tail, head - b->tail,
+			    b->tail);
 		b->tail = head;
 	}
 	consumer_unlock(b);
@@ -256,9 +278,8 @@ struct lt_buf *lt_buf_acquire(uint32_t thread)
 		b->cache_gen = 1;
 	b->stack_top = 0; /* until the thread's trampoline says */
 	b->seq = 0;
-	b->tail = 0;
 	memset(&b->counts, 0, sizeof(b->counts));
-	atomic_store(&b->head, 0);
+	rewind_buf(b);
 	atomic_store(&b->owned, 1);
 	return b;
 }
@@ -331,8 +352,7 @@ void lt_writer_after_fork(struct lt_buf *keep)
 	atomic_store(&chunks_written, 0);
 	for (struct lt_buf *b = atomic_load(&all_bufs); b; b = b->next_all) {
 		atomic_store(&b->consumer, 0);
-		b->tail = 0;
-		atomic_store(&b->head, 0);
+		rewind_buf(b);
 		b->seq = 0;
 		memset(&b->counts, 0, sizeof(b->counts));
 		if (b == keep) {

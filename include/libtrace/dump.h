@@ -1,17 +1,21 @@
 /*
  * The libtrace dump format: the one definition shared by the writer (the
  * interposer) and the reader (the analyzer).  Fixed-width little-endian
- * records, every size checked at compile time.  Any change to a layout or a
- * meaning bumps LT_DUMP_VERSION; docs/FORMAT.md describes it for people.
+ * records, every size checked at compile time, and (from version 3) the
+ * coded form of the three records every allocation writes.  Any change to a
+ * layout or a meaning bumps LT_DUMP_VERSION; docs/FORMAT.md describes it for
+ * people.
  */
 #ifndef LIBTRACE_DUMP_H
 #define LIBTRACE_DUMP_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define LT_DUMP_MAGIC      "LTDUMP\x1a\n"   /* 8 bytes, no NUL needed */
 #define LT_DUMP_MAGIC_LEN  8
-#define LT_DUMP_VERSION    2
+#define LT_DUMP_VERSION    3
+#define LT_DUMP_VERSION_FIXED 2     /* no coded records; still read */
 
 /*
  * File = header, then chunks until end of file.  The header's variable part
@@ -60,6 +64,9 @@ _Static_assert(sizeof(struct lt_file_header) == 88, "lt_file_header layout");
  * a clean run ends with a chunk holding only an LT_REC_TRAILER.
  */
 #define LT_CHUNK_MAGIC 0x4b43544cu   /* "LTCK" */
+/* Version 3: a chunk whose coded records go on from the state the same
+ * thread's previous chunk ended in (see struct lt_code_state). */
+#define LT_CHUNK_MAGIC_CONT 0x4343544cu   /* "LTCC" */
 #define LT_CHUNK_MAX   (1u << 20)    /* payload bytes; larger is corrupt */
 
 struct lt_chunk_header {
@@ -366,5 +373,133 @@ struct lt_rec_trailer {
 	uint64_t chunks;        /* chunks written before this one */
 };
 _Static_assert(sizeof(struct lt_rec_trailer) == 88, "trailer layout");
+
+/*
+ * Coded records (version 3).  Inside a chunk, a byte 0x00 is padding; a
+ * byte with the top bit set starts a coded ALLOC, FREE or REALLOC; any other
+ * byte starts a fixed record as above, at a chunk offset that is a multiple
+ * of 8.  A coded record is
+ *
+ *   tag      1 byte: LT_CODED_BIT | kind << 5 | head.flags (enum lt_alloc_fn)
+ *   lengths  2 bytes (ALLOC, FREE) or 3 (REALLOC), little-endian: 3 bits a
+ *            field, field i's byte count minus 1 at bit 3 * i
+ *   fields   each little-endian, in that many bytes
+ *
+ * ALLOC:   stack id, Z(ticks), Z(ptr), size, Z(sp)
+ * FREE:    stack id, Z(ticks), Z(ptr), Z(sp)
+ * REALLOC: stack id, Z(ticks_before), ticks - ticks_before, Z(old_ptr),
+ *          new_ptr - old_ptr (zigzag), size, Z(sp)
+ *
+ * where Z(x) is x minus the state's x, zigzag-coded (so that small negative
+ * differences are small), all modulo 2^64.  Each record then sets the state
+ * to its ticks, its pointer (REALLOC: new_ptr and ticks) and its sp.  The
+ * state is all zero at the start of a chunk with LT_CHUNK_MAGIC; a chunk
+ * with LT_CHUNK_MAGIC_CONT starts from the state the thread's previous
+ * chunk ended in.  Fixed records neither use nor change it.
+ */
+#define LT_CODED_BIT        0x80u
+#define LT_CODED_KIND_SHIFT 5
+#define LT_CODED_FN_MASK    0x1fu
+enum lt_coded_kind {
+	LT_CODED_ALLOC   = 0,
+	LT_CODED_FREE    = 1,
+	LT_CODED_REALLOC = 2,
+};
+/* The most bytes a coded record takes: tag, 3 bytes of lengths, 7 fields. */
+#define LT_CODED_MAX (1 + 3 + 7 * 8)
+
+struct lt_code_state {
+	uint64_t ticks;
+	uint64_t ptr;
+	uint64_t sp;
+};
+
+static inline uint64_t lt_zigzag(uint64_t d)
+{
+	return d << 1 ^ (uint64_t)((int64_t)d >> 63);
+}
+
+static inline uint64_t lt_unzigzag(uint64_t z)
+{
+	return z >> 1 ^ (0 - (z & 1));
+}
+
+/*
+ * The encoders, the shim's (and the unit tests').  Each writes a coded
+ * record at out, which must have LT_CODED_MAX bytes of room: a field is
+ * stored as 8 bytes and the cursor moves on by as many as it needs, with no
+ * branch on its value.  They return the record's length.
+ */
+static inline uint8_t *lt_code_put(uint8_t *p, uint64_t v, uint32_t *lens,
+				   unsigned field)
+{
+	/* Bytes v needs, 1 to 8: (bits + 7) / 8 with at least one bit. */
+	unsigned n = (unsigned)(71 - __builtin_clzll(v | 1)) >> 3;
+
+	memcpy(p, &v, sizeof(v));
+	*lens |= (n - 1) << (3 * field);
+	return p + n;
+}
+
+static inline size_t lt_code_alloc(uint8_t *out, struct lt_code_state *s,
+				   uint8_t fn, uint32_t stack, uint64_t ticks,
+				   uint64_t ptr, uint64_t size, uint64_t sp)
+{
+	uint8_t *p = out + 3;
+	uint32_t lens = 0;
+
+	p = lt_code_put(p, stack, &lens, 0);
+	p = lt_code_put(p, lt_zigzag(ticks - s->ticks), &lens, 1);
+	p = lt_code_put(p, lt_zigzag(ptr - s->ptr), &lens, 2);
+	p = lt_code_put(p, size, &lens, 3);
+	p = lt_code_put(p, lt_zigzag(sp - s->sp), &lens, 4);
+	*s = (struct lt_code_state){ ticks, ptr, sp };
+	out[0] = (uint8_t)(LT_CODED_BIT | LT_CODED_ALLOC << LT_CODED_KIND_SHIFT | fn);
+	out[1] = (uint8_t)lens;
+	out[2] = (uint8_t)(lens >> 8);
+	return (size_t)(p - out);
+}
+
+static inline size_t lt_code_free(uint8_t *out, struct lt_code_state *s,
+				  uint8_t fn, uint32_t stack, uint64_t ticks,
+				  uint64_t ptr, uint64_t sp)
+{
+	uint8_t *p = out + 3;
+	uint32_t lens = 0;
+
+	p = lt_code_put(p, stack, &lens, 0);
+	p = lt_code_put(p, lt_zigzag(ticks - s->ticks), &lens, 1);
+	p = lt_code_put(p, lt_zigzag(ptr - s->ptr), &lens, 2);
+	p = lt_code_put(p, lt_zigzag(sp - s->sp), &lens, 3);
+	*s = (struct lt_code_state){ ticks, ptr, sp };
+	out[0] = (uint8_t)(LT_CODED_BIT | LT_CODED_FREE << LT_CODED_KIND_SHIFT | fn);
+	out[1] = (uint8_t)lens;
+	out[2] = (uint8_t)(lens >> 8);
+	return (size_t)(p - out);
+}
+
+static inline size_t lt_code_realloc(uint8_t *out, struct lt_code_state *s,
+				     uint8_t fn, uint32_t stack,
+				     uint64_t ticks_before, uint64_t ticks,
+				     uint64_t old_ptr, uint64_t new_ptr,
+				     uint64_t size, uint64_t sp)
+{
+	uint8_t *p = out + 4;
+	uint32_t lens = 0;
+
+	p = lt_code_put(p, stack, &lens, 0);
+	p = lt_code_put(p, lt_zigzag(ticks_before - s->ticks), &lens, 1);
+	p = lt_code_put(p, ticks - ticks_before, &lens, 2);
+	p = lt_code_put(p, lt_zigzag(old_ptr - s->ptr), &lens, 3);
+	p = lt_code_put(p, lt_zigzag(new_ptr - old_ptr), &lens, 4);
+	p = lt_code_put(p, size, &lens, 5);
+	p = lt_code_put(p, lt_zigzag(sp - s->sp), &lens, 6);
+	*s = (struct lt_code_state){ ticks, new_ptr, sp };
+	out[0] = (uint8_t)(LT_CODED_BIT | LT_CODED_REALLOC << LT_CODED_KIND_SHIFT | fn);
+	out[1] = (uint8_t)lens;
+	out[2] = (uint8_t)(lens >> 8);
+	out[3] = (uint8_t)(lens >> 16);
+	return (size_t)(p - out);
+}
 
 #endif /* LIBTRACE_DUMP_H */

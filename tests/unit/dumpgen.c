@@ -13,10 +13,14 @@
 
 #define GEN_MAX_THREADS 64
 
+bool lt_gen_coded_default;
+
 struct lt_gen {
 	uint8_t *buf;
 	size_t len, cap;
 	size_t chunk_at;           /* offset of the open chunk header, or 0 */
+	bool coded;                /* version 3, events as coded records */
+	struct lt_code_state code; /* the open chunk's */
 	uint32_t next_seq[GEN_MAX_THREADS];
 	struct lt_gen_counts counts;
 };
@@ -51,9 +55,10 @@ struct lt_gen *lt_gen_new(uint32_t flags, uint64_t sample_interval)
 
 	if (!g)
 		return NULL;
+	g->coded = lt_gen_coded_default;
 	h = grow(g, hsize);
 	memcpy(h->magic, LT_DUMP_MAGIC, LT_DUMP_MAGIC_LEN);
-	h->version = LT_DUMP_VERSION;
+	h->version = g->coded ? LT_DUMP_VERSION : LT_DUMP_VERSION_FIXED;
 	h->header_size = (uint32_t)hsize;
 	h->pid = 4711;
 	h->ppid = 1;
@@ -90,6 +95,23 @@ void lt_gen_chunk(struct lt_gen *g, uint32_t thread)
 	ch->magic = LT_CHUNK_MAGIC;
 	ch->thread = thread;
 	ch->seq = thread < GEN_MAX_THREADS ? g->next_seq[thread]++ : 0;
+	g->code = (struct lt_code_state){ 0 };
+}
+
+void lt_gen_chunk_cont(struct lt_gen *g, uint32_t thread)
+{
+	struct lt_code_state code = g->code;
+
+	lt_gen_chunk(g, thread);
+	((struct lt_chunk_header *)(g->buf + g->chunk_at))->magic = LT_CHUNK_MAGIC_CONT;
+	g->code = code;
+}
+
+/* Zero bytes up to a multiple of 8, as the shim pads. */
+static void pad8(struct lt_gen *g)
+{
+	if (g->chunk_at && g->len % 8)
+		grow(g, 8 - g->len % 8);
 }
 
 void lt_gen_chunk_end(struct lt_gen *g)
@@ -98,6 +120,7 @@ void lt_gen_chunk_end(struct lt_gen *g)
 
 	if (!g->chunk_at)
 		return;
+	pad8(g);
 	ch = (struct lt_chunk_header *)(g->buf + g->chunk_at);
 	ch->size = (uint32_t)(g->len - g->chunk_at - sizeof(*ch));
 	g->chunk_at = 0;
@@ -114,8 +137,10 @@ void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks)
 static void *rec(struct lt_gen *g, enum lt_rec_type type, uint8_t flags,
 		 uint32_t aux, size_t n)
 {
-	struct lt_rec_head *h = grow(g, n);
+	struct lt_rec_head *h;
 
+	pad8(g);
+	h = grow(g, n);
 	h->type = (uint8_t)type;
 	h->flags = flags;
 	h->size = (uint16_t)n;
@@ -123,75 +148,110 @@ static void *rec(struct lt_gen *g, enum lt_rec_type type, uint8_t flags,
 	return h;
 }
 
-void lt_gen_alloc(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
-		  uint64_t ticks, uint64_t ptr, uint64_t size)
+/* A coded record in the open chunk, through the shim's encoder. */
+static uint8_t *coded_room(struct lt_gen *g)
 {
-	struct lt_rec_alloc *r = rec(g, LT_REC_ALLOC, (uint8_t)fn, stack,
-				     sizeof(*r));
-	r->ticks = ticks;
-	r->ptr = ptr;
-	r->size = size;
+	uint8_t *p = grow(g, LT_CODED_MAX);
+
+	g->len -= LT_CODED_MAX;
+	return p;
+}
+
+static void gen_alloc(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
+		      uint64_t ticks, uint64_t ptr, uint64_t size, uint64_t sp)
+{
+	if (g->coded) {
+		g->len += lt_code_alloc(coded_room(g), &g->code, (uint8_t)fn, stack,
+					ticks, ptr, size, sp);
+	} else {
+		struct lt_rec_alloc *r = rec(g, LT_REC_ALLOC, (uint8_t)fn, stack,
+					     sizeof(*r));
+		r->ticks = ticks;
+		r->ptr = ptr;
+		r->size = size;
+		r->sp = sp;
+	}
 	g->counts.allocations++;
 	g->counts.bytes_allocated += size;
 	if (fn == LT_FN_REALLOC || fn == LT_FN_REALLOCARRAY)
 		g->counts.reallocs++;
 }
 
+static void gen_free(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
+		     uint64_t ticks, uint64_t ptr, uint64_t sp)
+{
+	if (g->coded) {
+		g->len += lt_code_free(coded_room(g), &g->code, (uint8_t)fn, stack,
+				       ticks, ptr, sp);
+	} else {
+		struct lt_rec_free *r = rec(g, LT_REC_FREE, (uint8_t)fn, stack,
+					    sizeof(*r));
+		r->ticks = ticks;
+		r->ptr = ptr;
+		r->sp = sp;
+	}
+	g->counts.frees++;
+}
+
+static void gen_realloc(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
+			uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
+			uint64_t size, uint64_t sp)
+{
+	if (g->coded) {
+		g->len += lt_code_realloc(coded_room(g), &g->code, LT_FN_REALLOC,
+					  stack, ticks_before, ticks, old_ptr,
+					  new_ptr, size, sp);
+	} else {
+		struct lt_rec_realloc *r = rec(g, LT_REC_REALLOC, LT_FN_REALLOC,
+					       stack, sizeof(*r));
+		r->ticks_before = ticks_before;
+		r->ticks = ticks;
+		r->old_ptr = old_ptr;
+		r->new_ptr = new_ptr;
+		r->size = size;
+		r->sp = sp;
+	}
+	g->counts.allocations++;
+	g->counts.reallocs++;
+	g->counts.bytes_allocated += size;
+}
+
+void lt_gen_alloc(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
+		  uint64_t ticks, uint64_t ptr, uint64_t size)
+{
+	gen_alloc(g, fn, stack, ticks, ptr, size, 0);
+}
+
 void lt_gen_free_rec(struct lt_gen *g, enum lt_alloc_fn fn, uint64_t ticks,
 		     uint64_t ptr)
 {
-	struct lt_rec_free *r = rec(g, LT_REC_FREE, (uint8_t)fn, 0, sizeof(*r));
-	r->ticks = ticks;
-	r->ptr = ptr;
-	g->counts.frees++;
+	gen_free(g, fn, 0, ticks, ptr, 0);
 }
 
 void lt_gen_realloc(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
 		    uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
 		    uint64_t size)
 {
-	struct lt_rec_realloc *r = rec(g, LT_REC_REALLOC, LT_FN_REALLOC, stack,
-				       sizeof(*r));
-	r->ticks_before = ticks_before;
-	r->ticks = ticks;
-	r->old_ptr = old_ptr;
-	r->new_ptr = new_ptr;
-	r->size = size;
-	g->counts.allocations++;
-	g->counts.reallocs++;
-	g->counts.bytes_allocated += size;
-}
-
-/* The record of n bytes just appended. */
-static void *last_rec(struct lt_gen *g, size_t n)
-{
-	return g->buf + g->len - n;
+	gen_realloc(g, stack, ticks_before, ticks, old_ptr, new_ptr, size, 0);
 }
 
 void lt_gen_alloc_sp(struct lt_gen *g, enum lt_alloc_fn fn, uint32_t stack,
 		     uint64_t ticks, uint64_t ptr, uint64_t size, uint64_t sp)
 {
-	lt_gen_alloc(g, fn, stack, ticks, ptr, size);
-	((struct lt_rec_alloc *)last_rec(g, sizeof(struct lt_rec_alloc)))->sp = sp;
+	gen_alloc(g, fn, stack, ticks, ptr, size, sp);
 }
 
 void lt_gen_free_site(struct lt_gen *g, uint64_t ticks, uint64_t ptr,
 		      uint32_t stack, uint64_t sp)
 {
-	struct lt_rec_free *r;
-
-	lt_gen_free_rec(g, LT_FN_FREE, ticks, ptr);
-	r = last_rec(g, sizeof(*r));
-	r->head.aux = stack;
-	r->sp = sp;
+	gen_free(g, LT_FN_FREE, stack, ticks, ptr, sp);
 }
 
 void lt_gen_realloc_sp(struct lt_gen *g, uint32_t stack, uint64_t ticks_before,
 		       uint64_t ticks, uint64_t old_ptr, uint64_t new_ptr,
 		       uint64_t size, uint64_t sp)
 {
-	lt_gen_realloc(g, stack, ticks_before, ticks, old_ptr, new_ptr, size);
-	((struct lt_rec_realloc *)last_rec(g, sizeof(struct lt_rec_realloc)))->sp = sp;
+	gen_realloc(g, stack, ticks_before, ticks, old_ptr, new_ptr, size, sp);
 }
 
 void lt_gen_stack(struct lt_gen *g, uint32_t id, const uint64_t *frames,

@@ -6,12 +6,18 @@
 #ifndef LT_TESTS_DUMPGEN_H
 #define LT_TESTS_DUMPGEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <libtrace/dump.h>
 
 struct lt_gen;
+
+/* Generators made while this is true write version 3 dumps whose ALLOC,
+ * FREE and REALLOC records are coded (include/libtrace/dump.h) through the
+ * shim's own encoder; otherwise version 2, every record fixed. */
+extern bool lt_gen_coded_default;
 
 /* What the generator counted, as the shim would put in a trailer. */
 struct lt_gen_counts {
@@ -29,6 +35,9 @@ void lt_gen_free(struct lt_gen *g);
  * record call below appends to the open chunk. */
 void lt_gen_chunk(struct lt_gen *g, uint32_t thread);
 void lt_gen_chunk_end(struct lt_gen *g);
+/* A chunk of thread's whose coded records go on from the state the last
+ * chunk (of whatever thread) ended in (LT_CHUNK_MAGIC_CONT). */
+void lt_gen_chunk_cont(struct lt_gen *g, uint32_t thread);
 /* The open chunk's header time (0 unless set: the shim's is its write). */
 void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks);
 

@@ -125,13 +125,11 @@ static void test_golden_generator(void **state)
 
 /* Cutting the dump at any byte never crashes: before the header ends it
  * is an error, after it the dump opens as truncated. */
-static void test_truncate_everywhere(void **state)
+static void truncate_everywhere(struct lt_gen *g)
 {
-	struct lt_gen *g = lt_gen_golden();
 	size_t len, hsize;
 	const uint8_t *data = lt_gen_data(g, &len);
 	char *name = lt_gen_tmpname();
-	(void)state;
 
 	hsize = ((const struct lt_file_header *)data)->header_size;
 	for (size_t cut = 0; cut < len; cut++) {
@@ -158,6 +156,14 @@ static void test_truncate_everywhere(void **state)
 	}
 	unlink(name);
 	free(name);
+}
+
+static void test_truncate_everywhere(void **state)
+{
+	struct lt_gen *g = lt_gen_golden();
+	(void)state;
+
+	truncate_everywhere(g);
 	lt_gen_free(g);
 }
 
@@ -449,15 +455,13 @@ static void test_missing_and_empty(void **state)
 
 /* Random damage: whatever opens must replay without crashing (run under
  * ASan to make this bite). */
-static void test_random_corruption(void **state)
+static void random_corruption(struct lt_gen *g)
 {
-	struct lt_gen *g = lt_gen_golden();
 	size_t len;
 	const uint8_t *orig = lt_gen_data(g, &len);
 	uint8_t *copy = malloc(len);
 	char *name = lt_gen_tmpname();
 	unsigned seed = 12345;
-	(void)state;
 
 	for (int round = 0; round < 3000; round++) {
 		struct lt_dump *d;
@@ -485,6 +489,177 @@ static void test_random_corruption(void **state)
 	unlink(name);
 	free(name);
 	free(copy);
+}
+
+static void test_random_corruption(void **state)
+{
+	struct lt_gen *g = lt_gen_golden();
+	(void)state;
+
+	random_corruption(g);
+	lt_gen_free(g);
+}
+
+/*
+ * Version 3: the golden dump with its events coded says the same, in
+ * fewer bytes, and stands the same abuse.
+ */
+static void test_coded_golden(void **state)
+{
+	struct lt_gen *fixed = lt_gen_golden(), *g;
+	char *tmp = lt_gen_tmpname();
+	size_t fixed_len, len;
+	(void)state;
+
+	lt_gen_coded_default = true;
+	g = lt_gen_golden();
+	lt_gen_coded_default = false;
+	lt_gen_data(fixed, &fixed_len);
+	lt_gen_data(g, &len);
+	assert_true(len < fixed_len);
+	assert_int_equal(((const struct lt_file_header *)lt_gen_data(g, &len))->version, 3);
+	assert_int_equal(lt_gen_write(g, tmp, SIZE_MAX), 0);
+	assert_golden_numbers(tmp);
+	unlink(tmp);
+	free(tmp);
+	truncate_everywhere(g);
+	random_corruption(g);
+	lt_gen_free(g);
+	lt_gen_free(fixed);
+}
+
+/* What a coded record says, as the replay sees it: one thread's events. */
+static struct lt_model *coded_model(struct lt_gen *g, struct lt_dump **d)
+{
+	struct lt_model *m;
+	struct lt_err err = { "" };
+
+	if (open_gen(g, SIZE_MAX, d, &err, NULL) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(lt_model_build(*d, NULL, NULL, &m, &err), 0);
+	return m;
+}
+
+/*
+ * A chunk that goes on from the last one's coded state (the shim writes
+ * one when another thread writes a buffer out that its owner goes on
+ * filling): every value in it is a difference from the chunk before.
+ * Values far apart and going backwards, around 2^64, take every width.
+ */
+static void test_coded_continued_chunk(void **state)
+{
+	static const uint64_t frames[] = { 0x401000 };
+	struct lt_gen *g;
+	struct lt_dump *d;
+	struct lt_model *m;
+	struct lt_dump_cursor c;
+	const struct lt_rec_head *h;
+	(void)state;
+
+	lt_gen_coded_default = true;
+	g = lt_gen_new(0, 0);
+	lt_gen_coded_default = false;
+	lt_gen_chunk(g, 1);
+	lt_gen_stack(g, 1, frames, 1);
+	lt_gen_alloc_sp(g, LT_FN_MALLOC, 1, 1100, 0xffffffffffff0000ull, 24, 0x7ffc0000);
+	lt_gen_alloc_sp(g, LT_FN_CALLOC, 1, 1200, 0x10, 1ull << 40, 0x7ffc0100);
+	lt_gen_chunk_cont(g, 1);
+	lt_gen_free_site(g, 1300, 0xffffffffffff0000ull, 1, 0x7ffbff00);
+	lt_gen_realloc_sp(g, 1, 1400, 1450, 0x10, 0x7f0000001000ull, 48, 5);
+	lt_gen_chunk_cont(g, 1);
+	lt_gen_thread_name(g, 1460, 0, "main");
+	lt_gen_free_rec(g, LT_FN_FREE, 1500, 0x7f0000001000ull);
+	lt_gen_alloc(g, LT_FN_MALLOC, 1, 1600, 0x20, 7);
+	lt_gen_trailer(g, 1700, NULL);
+	m = coded_model(g, &d);
+	assert_int_equal(d->nchunks, 4);
+	assert_int_equal(d->chunks[1].first_ticks, 1300);
+	assert_int_equal(d->chunks[2].first_ticks, 1460);   /* the name's */
+	assert_int_equal(m->totals.allocations, 4);
+	assert_int_equal(m->totals.leaked_bytes, 7);
+	assert_int_equal(m->anomalies.ticks_backwards, 0);
+
+	assert_int_equal(d->streams[1].thread, 1);
+	lt_dump_cursor_init(&c, d, &d->streams[1]);
+	assert_non_null(h = lt_dump_cursor_next(&c, NULL));
+	assert_int_equal(h->type, LT_REC_STACK);
+	assert_non_null(h = lt_dump_cursor_next(&c, NULL));
+	assert_int_equal(h->type, LT_REC_ALLOC);
+	assert_int_equal(((const struct lt_rec_alloc *)h)->ptr, 0xffffffffffff0000ull);
+	assert_non_null(h = lt_dump_cursor_next(&c, NULL));
+	assert_int_equal(h->flags, LT_FN_CALLOC);
+	assert_int_equal(((const struct lt_rec_alloc *)h)->size, 1ull << 40);
+	assert_int_equal(((const struct lt_rec_alloc *)h)->sp, 0x7ffc0100);
+	assert_non_null(h = lt_dump_cursor_next(&c, NULL));
+	assert_int_equal(h->type, LT_REC_FREE);
+	assert_int_equal(h->aux, 1);
+	assert_int_equal(((const struct lt_rec_free *)h)->ticks, 1300);
+	assert_int_equal(((const struct lt_rec_free *)h)->sp, 0x7ffbff00);
+	assert_non_null(h = lt_dump_cursor_next(&c, NULL));
+	assert_int_equal(h->type, LT_REC_REALLOC);
+	assert_int_equal(((const struct lt_rec_realloc *)h)->ticks_before, 1400);
+	assert_int_equal(((const struct lt_rec_realloc *)h)->ticks, 1450);
+	assert_int_equal(((const struct lt_rec_realloc *)h)->old_ptr, 0x10);
+	assert_int_equal(((const struct lt_rec_realloc *)h)->new_ptr, 0x7f0000001000ull);
+	assert_int_equal(((const struct lt_rec_realloc *)h)->sp, 5);
+	lt_model_free(m);
+	lt_dump_close(d);
+	lt_gen_free(g);
+}
+
+/* A coded record's faults, each named with its byte offset. */
+static void test_coded_errors(void **state)
+{
+	static const uint8_t kind3[] = { 0xe0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t spare_bits[] = { 0x81, 0, 0x80, 1, 1, 1, 1, 1 };
+	static const uint8_t cut[] = { 0x81, 0xff, 0x7f, 1, 1, 0, 0, 0 };
+	static const uint8_t wide_stack[] = { 0x81, 4, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0 };
+	static const struct { const uint8_t *bytes; size_t len; } bad[] = {
+		{ kind3, sizeof(kind3) }, { spare_bits, sizeof(spare_bits) },
+		{ cut, sizeof(cut) }, { wide_stack, sizeof(wide_stack) },
+	};
+	struct lt_gen *g;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lt_gen_coded_default = true;
+		g = lt_gen_new(0, 0);
+		lt_gen_coded_default = false;
+		lt_gen_chunk(g, 1);
+		lt_gen_raw(g, bad[i].bytes, bad[i].len);
+		lt_gen_trailer(g, 1200, NULL);
+		expect_error(g, "coded record at byte");
+		lt_gen_free(g);
+	}
+
+	/* A fixed record after a coded one must sit at a multiple of 8. */
+	lt_gen_coded_default = true;
+	g = lt_gen_new(0, 0);
+	lt_gen_coded_default = false;
+	lt_gen_chunk(g, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 1100, 0x10, 8);
+	{
+		size_t len;
+		uint8_t *data = (uint8_t *)lt_gen_data(g, &len);
+		struct lt_rec_head h = { LT_REC_SNAPSHOT, 0, 16, 1 };
+		uint64_t ticks = 1150;
+
+		assert_true(len % 8 != 0);
+		(void)data;
+		lt_gen_raw(g, &h, sizeof(h));
+		lt_gen_raw(g, &ticks, sizeof(ticks));
+	}
+	lt_gen_trailer(g, 1200, NULL);
+	expect_error(g, "is not at a multiple of 8");
+	lt_gen_free(g);
+
+	/* Version 2 knows no continued chunk. */
+	g = lt_gen_new(0, 0);
+	lt_gen_chunk(g, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 1100, 0x10, 8);
+	lt_gen_chunk_cont(g, 1);
+	lt_gen_trailer(g, 1200, NULL);
+	expect_error(g, "has bad magic");
 	lt_gen_free(g);
 }
 
@@ -662,6 +837,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_bound),
 		cmocka_unit_test(test_missing_and_empty),
 		cmocka_unit_test(test_random_corruption),
+		cmocka_unit_test(test_coded_golden),
+		cmocka_unit_test(test_coded_continued_chunk),
+		cmocka_unit_test(test_coded_errors),
 		cmocka_unit_test(test_split_index),
 		cmocka_unit_test(test_spare_cpu),
 	};

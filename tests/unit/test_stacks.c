@@ -21,9 +21,10 @@ static _Atomic uint32_t def_count;
 static uint32_t def_ids[MAX_DEFS];
 static __thread uint8_t scratch[4096] __attribute__((aligned(8)));
 
-void *lt_reserve_slow(struct lt_thread *t, size_t len)
+void *lt_reserve_slow(struct lt_thread *t, size_t len, bool aligned)
 {
 	(void)t;
+	assert_true(aligned);   /* a stack is a fixed record */
 	assert_true(len <= sizeof(scratch));
 	return scratch;
 }
