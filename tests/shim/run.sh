@@ -194,5 +194,38 @@ elif strace -f -qq -s 0 -e trace=writev -o "$tmp/bufgrow.strace" \
 else
 	not_ok "bufgrow ran under strace"
 fi
+# Snapshots while threads allocate: the chunks written after each continue
+# the coded state of the last (tests/shim/snapcont.c).  Every allocation of
+# the workers is counted, and exactly the blocks they kept are leaked.
+cc -O1 -g -fno-builtin -pthread -o "$tmp/snapcont" tests/shim/snapcont.c || exit 1
+if LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_SNAPSHOT_SIGNAL=USR2 \
+	LIBTRACE_OUTPUT="$tmp/snapcont.lt" "$tmp/snapcont" > "$tmp/snapcont.out" &&
+	"$build/libtrace" report --json --top 50 "$tmp/snapcont.lt" > "$tmp/snapcont.json"; then
+	got=$(python3 - "$tmp/snapcont.lt" "$tmp/snapcont.json" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+off, cont = struct.unpack_from("<I", data, 12)[0], 0
+while off + 32 <= len(data):
+    magic, size = struct.unpack_from("<II", data, off)
+    cont += magic == 0x4343544C      # "LTCC", a continued chunk
+    off += 32 + size
+d = json.load(open(sys.argv[2]))
+calls = blocks = nbytes = 0
+for s in d["sites_by_calls"]:
+    if any(f.get("function") == "worker" for f in s.get("frames", [])[:1]):
+        calls += s["calls"]; blocks += s["leaked_blocks"]; nbytes += s["leaked_bytes"]
+bad = sum(v for v in d["anomalies"].values())
+print(cont, calls, blocks, nbytes, bad)
+PY
+)
+	want="$(sed -n 's/^allocs //p' "$tmp/snapcont.out") $(sed -n 's/^kept_blocks //p' "$tmp/snapcont.out") $(sed -n 's/^kept_bytes //p' "$tmp/snapcont.out") 0"
+	if [ "${got#* }" = "$want" ] && [ "${got%% *}" -gt 0 ]; then
+		ok "snapcont: ${got%% *} continued chunks; worker allocations, kept blocks and bytes as counted ($want)"
+	else
+		not_ok "snapcont: continued chunks, calls, leaked blocks, bytes, anomalies: $got; the program counted $want"
+	fi
+else
+	not_ok "snapcont ran traced and reported"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
