@@ -75,85 +75,6 @@ const char *lt_dump_rec_name(unsigned type)
 	return "unknown";
 }
 
-/* The fields of each coded kind (dump.h). */
-static const uint8_t coded_fields[] = {
-	[LT_CODED_ALLOC] = 5, [LT_CODED_FREE] = 4, [LT_CODED_REALLOC] = 7,
-};
-
-/*
- * Decodes the coded record at p (whose first byte has LT_CODED_BIT) into
- * ev, moving the state s on.  Returns its length, or 0 when it is not a
- * coded record this reader knows or runs past end.
- */
-static size_t decode(const uint8_t *p, const uint8_t *end,
-		     struct lt_code_state *s, union lt_rec_event *ev)
-{
-	unsigned kind = (p[0] >> LT_CODED_KIND_SHIFT) & 3;
-	uint8_t fn = p[0] & LT_CODED_FN_MASK;
-	size_t nlens = kind == LT_CODED_REALLOC ? 3 : 2;
-	const uint8_t *q = p + 1 + nlens;
-	uint64_t f[7];
-	uint32_t lens;
-
-	if (kind >= sizeof(coded_fields) || (size_t)(end - p) < 1 + nlens)
-		return 0;
-	lens = p[1] | (uint32_t)p[2] << 8 | (nlens == 3 ? (uint32_t)p[3] << 16 : 0);
-	if (lens >> (3 * coded_fields[kind]))
-		return 0;   /* length bits of fields this kind lacks */
-	for (unsigned i = 0; i < coded_fields[kind]; i++) {
-		size_t n = ((lens >> (3 * i)) & 7) + 1;
-
-		if ((size_t)(end - q) < n)
-			return 0;
-		if (end - q >= 8) {
-			memcpy(&f[i], q, 8);
-			if (n < 8)
-				f[i] &= (1ull << (8 * n)) - 1;
-		} else {
-			f[i] = 0;
-			memcpy(&f[i], q, n);
-		}
-		q += n;
-	}
-	if (f[0] > UINT32_MAX)
-		return 0;   /* stack ids are 32 bits */
-	switch (kind) {
-	case LT_CODED_ALLOC:
-		ev->alloc = (struct lt_rec_alloc){
-			.head = { LT_REC_ALLOC, fn, sizeof(ev->alloc), (uint32_t)f[0] },
-			.ticks = s->ticks + lt_unzigzag(f[1]),
-			.ptr = s->ptr + lt_unzigzag(f[2]),
-			.size = f[3],
-			.sp = s->sp + lt_unzigzag(f[4]),
-		};
-		*s = (struct lt_code_state){ ev->alloc.ticks, ev->alloc.ptr, ev->alloc.sp };
-		break;
-	case LT_CODED_FREE:
-		ev->free = (struct lt_rec_free){
-			.head = { LT_REC_FREE, fn, sizeof(ev->free), (uint32_t)f[0] },
-			.ticks = s->ticks + lt_unzigzag(f[1]),
-			.ptr = s->ptr + lt_unzigzag(f[2]),
-			.sp = s->sp + lt_unzigzag(f[3]),
-		};
-		*s = (struct lt_code_state){ ev->free.ticks, ev->free.ptr, ev->free.sp };
-		break;
-	default: {
-		struct lt_rec_realloc *r = &ev->realloc;
-
-		r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r), (uint32_t)f[0] };
-		r->ticks_before = s->ticks + lt_unzigzag(f[1]);
-		r->ticks = r->ticks_before + f[2];
-		r->old_ptr = s->ptr + lt_unzigzag(f[3]);
-		r->new_ptr = r->old_ptr + lt_unzigzag(f[4]);
-		r->size = f[5];
-		r->sp = s->sp + lt_unzigzag(f[6]);
-		*s = (struct lt_code_state){ r->ticks, r->new_ptr, r->sp };
-		break;
-	}
-	}
-	return (size_t)(q - p);
-}
-
 /*
  * Check the record at byte off of the mapping, where the chunk payload
  * holding it ends at byte end: size at least 8, a multiple of 8, within
@@ -303,7 +224,8 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 	uint64_t end = off + c->size;
 	union lt_rec_event ev;
 
-	/* A chunk that goes on from the last is decoded from zero here;
+	/* Coded records are only measured here, but for the first with a
+	 * time; a chunk that goes on from the last is decoded from zero, and
 	 * build_streams adds the state it really starts from. */
 	c->code = (struct lt_code_state){ 0 };
 	ip->last = NULL;
@@ -319,18 +241,25 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 			continue;
 		}
 		if (d->coded && (first & LT_CODED_BIT)) {
-			size_t len = decode(d->base + off, d->base + end, &c->code, &ev);
+			struct lt_code_state zero = { 0 };
+			uint32_t lens;
+			size_t len = lt_dump_coded_len(d->base + off, d->base + end, &lens);
 
 			if (!len)
 				return lt_err_set(&ip->err, "%s: coded record at "
 						  "byte %llu is bad or truncated "
 						  "(tag 0x%02x)", d->path,
 						  (unsigned long long)off, first);
-			h = &ev.head;
-			if (c->first_ticks == UINT64_MAX && lt_dump_rec_ticks(h, &ticks)) {
-				c->first_ticks = ticks;
+			if (c->first_ticks == UINT64_MAX) {
+				lt_dump_decode(d->base + off, d->base + end, &zero, &ev);
+				lt_dump_rec_ticks(&ev.head, &c->first_ticks);
 				c->first_coded = true;
 			}
+			ev.head.type = (first >> LT_CODED_KIND_SHIFT & 3) ==
+				LT_CODED_ALLOC ? LT_REC_ALLOC :
+				(first >> LT_CODED_KIND_SHIFT & 3) == LT_CODED_FREE ?
+				LT_REC_FREE : LT_REC_REALLOC;
+			h = &ev.head;
 			ip->last = NULL;   /* never a trailer */
 			off += len;
 		} else {
@@ -361,8 +290,6 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 		}
 		ip->records++;
 	}
-	c->code_end = c->code;
-	c->code = (struct lt_code_state){ 0 };
 	return 0;
 }
 
@@ -619,21 +546,24 @@ static int cmp_stream_order(const void *a, const void *b)
 }
 
 /*
- * A chunk that goes on from prev, its thread's chunk before it, was
- * decoded from zero: every coded value in it is off by prev's end state,
- * since each is a difference from the one before (modulo 2^64).  (After
- * a lost chunk it goes on from the wrong one; the gap is counted.)
+ * A chunk that goes on from prev, its thread's chunk before it, starts
+ * from the state prev ends in: prev's own start (set already, in stream
+ * order) moved on by its records.  The index pass took the chunk's first
+ * time from zero; each coded value is a difference from the one before
+ * (modulo 2^64), so it is off by that state's.  (After a lost chunk it
+ * goes on from the wrong one; the gap is counted.)
  */
-static void start_from(struct lt_dump_chunk *c, const struct lt_dump_chunk *prev)
+static void start_from(const struct lt_dump *d, struct lt_dump_chunk *c,
+		       const struct lt_dump_chunk *prev)
 {
-	const struct lt_code_state *base = &prev->code_end;
+	struct lt_dump_chunk_rd r;
 
-	c->code = *base;
-	c->code_end.ticks += base->ticks;
-	c->code_end.ptr += base->ptr;
-	c->code_end.sp += base->sp;
+	lt_dump_chunk_rd_init(&r, d, prev);
+	while (lt_dump_chunk_rd_next(&r, NULL))
+		;
+	c->code = r.code;
 	if (c->first_coded)
-		c->first_ticks += base->ticks;
+		c->first_ticks += r.code.ticks;
 }
 
 static int build_streams(struct lt_dump *d, struct lt_err *err)
@@ -673,7 +603,7 @@ static int build_streams(struct lt_dump *d, struct lt_err *err)
 		if (c->seq != expect)
 			d->seq_gaps += c->seq > expect ? c->seq - expect : 1;
 		if (c->cont && s->nchunks)
-			start_from(&d->chunks[d->stream_chunks[i]],
+			start_from(d, &d->chunks[d->stream_chunks[i]],
 				   &d->chunks[s->chunks[s->nchunks - 1]]);
 		s->nchunks++;
 	}
@@ -871,7 +801,7 @@ const struct lt_rec_head *lt_dump_chunk_rd_next(struct lt_dump_chunk_rd *r,
 	if (r->off >= r->end || r->end > d->len)
 		return NULL;
 	if (d->coded && (d->base[r->off] & LT_CODED_BIT)) {
-		size_t len = decode(d->base + r->off, d->base + r->end, &r->code, &r->ev);
+		size_t len = lt_dump_decode(d->base + r->off, d->base + r->end, &r->code, &r->ev);
 
 		if (!len)
 			goto bad;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <libtrace/dump.h>
 
@@ -29,9 +30,9 @@ struct lt_dump_chunk {
 	int32_t  rise;       /* the most net reached at any record, >= 0 */
 	bool     cont;       /* LT_CHUNK_MAGIC_CONT: code goes on from the last */
 	bool     first_coded;  /* first_ticks came from a coded record */
-	/* The coded records' state at its start and end (dump.h), once
-	 * lt_dump_open has put each thread's chunks in order. */
-	struct lt_code_state code, code_end;
+	/* The coded records' state at its start (dump.h), once lt_dump_open
+	 * has put each thread's chunks in order. */
+	struct lt_code_state code;
 };
 
 /* A coded record (version 3) decoded into its fixed layout. */
@@ -164,6 +165,146 @@ static inline bool lt_dump_rec_ticks(const struct lt_rec_head *h, uint64_t *tick
 uint64_t lt_dump_stream_first_ticks(const struct lt_dump *d,
 				    const struct lt_dump_stream *s);
 
+/* ---- coded records (version 3; include/libtrace/dump.h) ---------------- */
+
+/* Bytes a decoder may read past a record's start: the longest record and
+ * the rest of its last field's 8-byte load. */
+#define LT_DUMP_CODED_READ (LT_CODED_MAX + 7)
+
+/*
+ * The length of the coded record at p (whose first byte has LT_CODED_BIT),
+ * with lens its fields' byte counts; 0 when it is not a record this reader
+ * knows (a fourth kind, length bits for fields its kind lacks, a stack id
+ * wider than 4 bytes) or runs past end.
+ */
+static inline size_t lt_dump_coded_len(const uint8_t *p, const uint8_t *end, uint32_t *lens_out)
+{
+	size_t have = (size_t)(end - p), len;
+	uint32_t l;
+
+	switch ((p[0] >> LT_CODED_KIND_SHIFT) & 3) {
+	case LT_CODED_ALLOC:
+	case LT_CODED_FREE:
+		if (have < 3)
+			return 0;
+		l = p[1] | (uint32_t)p[2] << 8;
+		len = 3 + 4 + (l & 7) + (l >> 3 & 7) + (l >> 6 & 7) + (l >> 9 & 7);
+		if ((p[0] >> LT_CODED_KIND_SHIFT & 3) == LT_CODED_FREE)
+			len += l >> 12 ? 64 : 0;   /* bits of a fifth field */
+		else
+			len += 1 + (l >> 12 & 7) + (l >> 15 ? 64 : 0);
+		break;
+	case LT_CODED_REALLOC:
+		if (have < 4)
+			return 0;
+		l = p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16;
+		len = 4 + 7 + (l & 7) + (l >> 3 & 7) + (l >> 6 & 7) + (l >> 9 & 7) +
+		      (l >> 12 & 7) + (l >> 15 & 7) + (l >> 18 & 7) +
+		      (l >> 21 ? 64 : 0);
+		break;
+	default:
+		return 0;
+	}
+	/* Spare length bits make the record longer than LT_CODED_MAX. */
+	if (len > LT_CODED_MAX || (l & 7) > 3 || len > have)
+		return 0;
+	*lens_out = l;
+	return len;
+}
+
+/* Field i of lens at *q, moving *q past it: one 8-byte load, masked. */
+static inline uint64_t lt_dump_field(const uint8_t **q, uint32_t lens, unsigned i)
+{
+	static const uint64_t mask[8] = {
+		0xffull, 0xffffull, 0xffffffull, 0xffffffffull, 0xffffffffffull,
+		0xffffffffffffull, 0xffffffffffffffull, ~0ull,
+	};
+	unsigned k = (lens >> (3 * i)) & 7;
+	uint64_t v;
+
+	memcpy(&v, *q, sizeof(v));
+	*q += k + 1;
+	return v & mask[k];
+}
+
+/*
+ * Decodes the coded record at p into ev, moving the state s on.  Returns
+ * its length, or 0 as lt_dump_coded_len.  Near the chunk's end it decodes
+ * from a copy, so that every field is one load.
+ */
+static inline size_t lt_dump_decode(const uint8_t *p, const uint8_t *end,
+				    struct lt_code_state *s, union lt_rec_event *ev)
+{
+	uint8_t tail[LT_DUMP_CODED_READ];
+	size_t have = (size_t)(end - p);
+	const uint8_t *q, *start;
+	uint8_t fn = p[0] & LT_CODED_FN_MASK;
+	uint32_t lens;
+
+	if (__builtin_expect(have < LT_DUMP_CODED_READ, 0)) {
+		if (!lt_dump_coded_len(p, end, &lens))
+			return 0;
+		memset(tail, 0, sizeof(tail));
+		memcpy(tail, p, have);
+		p = tail;
+	}
+	start = p;
+	switch ((p[0] >> LT_CODED_KIND_SHIFT) & 3) {
+	case LT_CODED_ALLOC: {
+		struct lt_rec_alloc *r = &ev->alloc;
+
+		lens = p[1] | (uint32_t)p[2] << 8;
+		if (lens >> 15 || (lens & 7) > 3)
+			return 0;
+		q = p + 3;
+		r->head = (struct lt_rec_head){ LT_REC_ALLOC, fn, sizeof(*r),
+						(uint32_t)lt_dump_field(&q, lens, 0) };
+		r->ticks = s->ticks + lt_unzigzag(lt_dump_field(&q, lens, 1));
+		r->ptr = s->ptr + lt_unzigzag(lt_dump_field(&q, lens, 2));
+		r->size = lt_dump_field(&q, lens, 3);
+		r->sp = s->sp + lt_unzigzag(lt_dump_field(&q, lens, 4));
+		*s = (struct lt_code_state){ r->ticks, r->ptr, r->sp };
+		break;
+	}
+	case LT_CODED_FREE: {
+		struct lt_rec_free *r = &ev->free;
+
+		lens = p[1] | (uint32_t)p[2] << 8;
+		if (lens >> 12 || (lens & 7) > 3)
+			return 0;
+		q = p + 3;
+		r->head = (struct lt_rec_head){ LT_REC_FREE, fn, sizeof(*r),
+						(uint32_t)lt_dump_field(&q, lens, 0) };
+		r->ticks = s->ticks + lt_unzigzag(lt_dump_field(&q, lens, 1));
+		r->ptr = s->ptr + lt_unzigzag(lt_dump_field(&q, lens, 2));
+		r->sp = s->sp + lt_unzigzag(lt_dump_field(&q, lens, 3));
+		*s = (struct lt_code_state){ r->ticks, r->ptr, r->sp };
+		break;
+	}
+	case LT_CODED_REALLOC: {
+		struct lt_rec_realloc *r = &ev->realloc;
+
+		lens = p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16;
+		if (lens >> 21 || (lens & 7) > 3)
+			return 0;
+		q = p + 4;
+		r->head = (struct lt_rec_head){ LT_REC_REALLOC, fn, sizeof(*r),
+						(uint32_t)lt_dump_field(&q, lens, 0) };
+		r->ticks_before = s->ticks + lt_unzigzag(lt_dump_field(&q, lens, 1));
+		r->ticks = r->ticks_before + lt_dump_field(&q, lens, 2);
+		r->old_ptr = s->ptr + lt_unzigzag(lt_dump_field(&q, lens, 3));
+		r->new_ptr = r->old_ptr + lt_unzigzag(lt_dump_field(&q, lens, 4));
+		r->size = lt_dump_field(&q, lens, 5);
+		r->sp = s->sp + lt_unzigzag(lt_dump_field(&q, lens, 6));
+		*s = (struct lt_code_state){ r->ticks, r->new_ptr, r->sp };
+		break;
+	}
+	default:
+		return 0;
+	}
+	return (size_t)(q - start);
+}
+
 /*
  * Reads one chunk's records in order; a coded record comes out decoded,
  * in ev, valid until the next call.  Only for chunks of a dump that
@@ -209,23 +350,35 @@ lt_dump_cursor_next(struct lt_dump_cursor *c, uint64_t *offset)
 {
 	struct lt_dump_chunk_rd *r = &c->rd;
 	const struct lt_rec_head *h;
+	const uint8_t *p;
+	size_t len;
 
-	/* The common step, a fixed record inside the current chunk;
-	 * lt_dump_open checked every record, so a record that does not fit
-	 * is never seen here unless the cursor was built over something else
-	 * (the slow path says so and ends the stream).  Padding and coded
-	 * records (a first byte of 0 or with the top bit set) go the slow
-	 * way too. */
-	if (r->off >= r->end || r->end - r->off < sizeof(*h) ||
-	    (uint8_t)(r->dump->base[r->off] - 1) >= 0x7f)
+	/* The common steps, inside the current chunk: a coded record with a
+	 * whole record's reach left, or a fixed one; lt_dump_open checked
+	 * every record, so a record that does not fit is never seen here
+	 * unless the cursor was built over something else (the slow path
+	 * says so and ends the stream).  Padding, a chunk's end and the rest
+	 * go the slow way. */
+	if (r->off >= r->end || r->end - r->off < LT_DUMP_CODED_READ)
 		return lt_dump_cursor_next_slow(c, offset);
-	h = (const struct lt_rec_head *)(r->dump->base + r->off);
-	if (h->size < sizeof(*h) || h->size > r->end - r->off)
-		return lt_dump_cursor_next_slow(c, offset);
+	p = r->dump->base + r->off;
+	if ((*p & LT_CODED_BIT) && r->dump->coded) {
+		len = lt_dump_decode(p, r->dump->base + r->end, &r->code, &r->ev);
+		if (!len)
+			return lt_dump_cursor_next_slow(c, offset);
+		h = &r->ev.head;
+	} else {
+		if (*p == 0)
+			return lt_dump_cursor_next_slow(c, offset);
+		h = (const struct lt_rec_head *)p;
+		if (h->size < sizeof(*h) || h->size > r->end - r->off)
+			return lt_dump_cursor_next_slow(c, offset);
+		len = h->size;
+	}
 	if (offset)
 		*offset = r->off;
-	r->off += h->size;
-	c->bytes_done += h->size;
+	r->off += len;
+	c->bytes_done += len;
 	return h;
 }
 
