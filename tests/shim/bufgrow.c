@@ -1,10 +1,10 @@
 /*
  * THREADS threads, all alive at once, each making enough malloc/free pairs
  * to fill its buffer many times over.  The shim grows only the first
- * LT_BUF_GROWN (16) buffers to fill up from 62 KiB to 254 KiB, so that a
+ * LT_BUF_GROWN (16) buffers to fill up from 16 KiB to 254 KiB, so that a
  * program of many busy threads does not hold 254 KiB for each: run under
  * strace, at least one thread and at most 16 write chunks larger than
- * 62 KiB.  Prints "threads N".
+ * 16 KiB.  Prints "threads N".
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -170,7 +170,7 @@ PY
 else
 	not_ok "manythreads ran traced and reported"
 fi
-# Thread buffers: the first 16 to fill up grow from 62 KiB to 254 KiB, the
+# Thread buffers: the first 16 to fill up grow from 16 KiB to 254 KiB, the
 # rest stay small (tests/shim/bufgrow.c); strace sees each chunk's writev.
 cc -O1 -g -fno-builtin -pthread -o "$tmp/bufgrow" tests/shim/bufgrow.c || exit 1
 if ! command -v strace >/dev/null; then
@@ -180,16 +180,16 @@ elif ! strace -qq -o /dev/null true 2>/dev/null; then
 elif strace -f -qq -s 0 -e trace=writev -o "$tmp/bufgrow.strace" \
 	-E LD_PRELOAD="$build/libtrace.so" -E LIBTRACE_QUIET=1 \
 	-E LIBTRACE_OUTPUT="$tmp/bufgrow.lt" "$tmp/bufgrow" > "$tmp/bufgrow.out"; then
-	# Threads that wrote a chunk of more than 62 KiB plus its header (a
+	# Threads that wrote a chunk of more than 16 KiB plus its header (a
 	# call strace saw interrupted ends in a "<... writev resumed>" line).
 	big=$(awk '/writev\(|writev resumed/ && $NF ~ /^[0-9]+$/ &&
-		$NF + 0 > 62 * 1024 + 32 { seen[$1] = 1 }
+		$NF + 0 > 16 * 1024 + 32 { seen[$1] = 1 }
 		END { n = 0; for (t in seen) n++; print n }' "$tmp/bufgrow.strace")
 	threads=$(sed -n 's/^threads //p' "$tmp/bufgrow.out")
 	if [ "${threads:-0}" -gt 16 ] && [ "$big" -ge 1 ] && [ "$big" -le 16 ]; then
 		ok "bufgrow: $big of $threads busy threads write 254 KiB chunks (at most 16 grow)"
 	else
-		not_ok "bufgrow: $big of ${threads:-?} busy threads wrote chunks over 62 KiB (want 1 to 16)"
+		not_ok "bufgrow: $big of ${threads:-?} busy threads wrote chunks over 16 KiB (want 1 to 16)"
 	fi
 else
 	not_ok "bufgrow ran under strace"
