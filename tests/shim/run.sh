@@ -227,5 +227,32 @@ PY
 else
 	not_ok "snapcont ran traced and reported"
 fi
+# Allocations after a thread's exit was recorded (a thread-specific value's
+# destructor): each goes out in a chunk of its own, coded from zero
+# (tests/shim/tlsexit.c).  Every block kept and every one the destructor
+# made is freed, at the sites the program used.
+cc -O1 -g -fno-builtin -pthread -o "$tmp/tlsexit" tests/shim/tlsexit.c || exit 1
+if LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/tlsexit.lt" \
+	"$tmp/tlsexit" > "$tmp/tlsexit.out" &&
+	"$build/libtrace" report --json --top 50 "$tmp/tlsexit.lt" > "$tmp/tlsexit.json"; then
+	got=$(python3 - "$tmp/tlsexit.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+calls = temporary = leaked = 0
+for s in d["sites_by_calls"]:
+    if any(f.get("function") in ("keep", "in_destructor") for f in s.get("frames", [])[:1]):
+        calls += s["calls"]; temporary += s["temporary"]; leaked += s["leaked_blocks"]
+print(calls, temporary, leaked, sum(d["anomalies"].values()))
+PY
+)
+	n=$(sed -n 's/^blocks //p' "$tmp/tlsexit.out")
+	if [ "$got" = "$n $n 0 0" ]; then
+		ok "tlsexit: $n allocations around threads' ends, each freed where the program freed it"
+	else
+		not_ok "tlsexit: calls, temporary, leaked, anomalies: $got (want $n $n 0 0)"
+	fi
+else
+	not_ok "tlsexit ran traced and reported"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
