@@ -382,8 +382,10 @@ _Static_assert(sizeof(struct lt_rec_trailer) == 88, "trailer layout");
  *
  *   tag      1 byte: LT_CODED_BIT | kind << 5 | head.flags (enum lt_alloc_fn)
  *   lengths  2 bytes (ALLOC, FREE) or 3 (REALLOC), little-endian: 3 bits a
- *            field, field i's byte count minus 1 at bit 3 * i
- *   fields   each little-endian, in that many bytes
+ *            field, field i's byte count minus 1 at bit 3 * i; bits past
+ *            the last field are zero
+ *   fields   each little-endian, in that many bytes (the stack id in at
+ *            most 4; the shim writes as few as a value needs)
  *
  * ALLOC:   stack id, Z(ticks), Z(ptr), size, Z(sp)
  * FREE:    stack id, Z(ticks), Z(ptr), Z(sp)
