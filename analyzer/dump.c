@@ -217,6 +217,12 @@ static int add_thread_rec(struct index_part *ip, const struct lt_rec_head *h,
 	return 0;
 }
 
+/* The record type of each coded kind (lt_dump_coded_len refuses kind 3). */
+static const uint8_t coded_type[4] = {
+	[LT_CODED_ALLOC] = LT_REC_ALLOC, [LT_CODED_FREE] = LT_REC_FREE,
+	[LT_CODED_REALLOC] = LT_REC_REALLOC,
+};
+
 static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 {
 	const struct lt_dump *d = ip->d;
@@ -255,10 +261,7 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 				lt_dump_rec_ticks(&ev.head, &c->first_ticks);
 				c->first_coded = true;
 			}
-			ev.head.type = (first >> LT_CODED_KIND_SHIFT & 3) ==
-				LT_CODED_ALLOC ? LT_REC_ALLOC :
-				(first >> LT_CODED_KIND_SHIFT & 3) == LT_CODED_FREE ?
-				LT_REC_FREE : LT_REC_REALLOC;
+			ev.head.type = coded_type[first >> LT_CODED_KIND_SHIFT & 3];
 			h = &ev.head;
 			ip->last = NULL;   /* never a trailer */
 			off += len;
