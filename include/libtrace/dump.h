@@ -435,12 +435,13 @@ static inline uint64_t lt_unzigzag(uint64_t z)
 static inline uint8_t *lt_code_put(uint8_t *p, uint64_t v, uint32_t *lens,
 				   unsigned field)
 {
-	/* Bytes v needs, 1 to 8: (bits + 7) / 8 with at least one bit. */
-	unsigned n = (unsigned)(71 - __builtin_clzll(v | 1)) >> 3;
+	/* The bytes v needs, 1 to 8, less one: its top bit's index (63 ^ clz,
+	 * one bsr) / 8, with at least one bit. */
+	unsigned k = (unsigned)(63 ^ __builtin_clzll(v | 1)) >> 3;
 
 	memcpy(p, &v, sizeof(v));
-	*lens |= (n - 1) << (3 * field);
-	return p + n;
+	*lens |= k << (3 * field);
+	return p + k + 1;
 }
 
 static inline size_t lt_code_alloc(uint8_t *out, struct lt_code_state *s,
