@@ -233,7 +233,6 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 	/* Coded records are only measured here, but for the first with a
 	 * time; a chunk that goes on from the last is decoded from zero, and
 	 * build_streams adds the state it really starts from. */
-	c->code = (struct lt_code_state){ 0 };
 	ip->last = NULL;
 	c->net = c->rise = 0;
 	c->first_ticks = UINT64_MAX;

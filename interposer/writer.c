@@ -158,15 +158,6 @@ static void consumer_unlock(struct lt_buf *b)
 	atomic_store_explicit(&b->consumer, 0, memory_order_release);
 }
 
-/*
- * No signal is handled on this thread while it holds b's flag.  A fatal
- * one would end the process from its handler, which finds the flag taken
- * and writes the dump's end without this chunk: the events are counted in
- * the trailer but never written, a whole buffer of them (1 run in 30 of
- * the faults test's busy 4-thread program killed by SIGTERM).  Blocked, the
- * signal goes to another thread, which waits for the flag, or waits here
- * until the chunk is out: two system calls a chunk (62 or 254 KiB).
- */
 /* Back to empty: the next chunk starts at offset 0, its coded state at
  * zero.  The producer's alone (or in a child just forked, with no other
  * thread left). */
@@ -177,6 +168,15 @@ static void rewind_buf(struct lt_buf *b)
 	atomic_store_explicit(&b->head, 0, memory_order_release);
 }
 
+/*
+ * No signal is handled on this thread while it holds b's flag.  A fatal
+ * one would end the process from its handler, which finds the flag taken
+ * and writes the dump's end without this chunk: the events are counted in
+ * the trailer but never written, a whole buffer of them (1 run in 30 of
+ * the faults test's busy 4-thread program killed by SIGTERM).  Blocked, the
+ * signal goes to another thread, which waits for the flag, or waits here
+ * until the chunk is out: two system calls a chunk (16 or 254 KiB).
+ */
 void lt_buf_flush(struct lt_buf *b, bool owner)
 {
 	sigset_t all, old;

@@ -134,16 +134,24 @@ elif strace -f -qq -c -e trace=rt_sigprocmask -o "$tmp/knowncode.strace" \
 else
 	not_ok "knowncode ran under strace"
 fi
+# traced NAME [VAR=VALUE...]: run the built $tmp/NAME under the shim (with
+# those variables) into $tmp/NAME.out and $tmp/NAME.lt, and report the dump
+# into $tmp/NAME.json; false if either fails.
+traced() {
+	name=$1
+	shift
+	env LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/$name.lt" \
+		"$@" "$tmp/$name" > "$tmp/$name.out" &&
+	"$build/libtrace" report --json --top 100000 --frames 8 "$tmp/$name.lt" \
+		> "$tmp/$name.json"
+}
 # Many threads at once: 64 use libunwind's fast path (a frame cache of about
 # 256 KiB each), the rest step frame by frame (tests/shim/manythreads.c).
 # Their stacks must be the same, and 160 threads must not add a cache each.
 cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -pthread \
 	-o "$tmp/manythreads" tests/shim/manythreads.c || exit 1
 "$tmp/manythreads" > "$tmp/manythreads.want" || not_ok "manythreads ran untraced"
-if LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/manythreads.lt" \
-	"$tmp/manythreads" > "$tmp/manythreads.out" &&
-	"$build/libtrace" report --json --top 100000 --frames 8 "$tmp/manythreads.lt" \
-	> "$tmp/manythreads.json"; then
+if traced manythreads; then
 	got=$(python3 - "$tmp/manythreads.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -198,9 +206,7 @@ fi
 # the coded state of the last (tests/shim/snapcont.c).  Every allocation of
 # the workers is counted, and exactly the blocks they kept are leaked.
 cc -O1 -g -fno-builtin -pthread -o "$tmp/snapcont" tests/shim/snapcont.c || exit 1
-if LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_SNAPSHOT_SIGNAL=USR2 \
-	LIBTRACE_OUTPUT="$tmp/snapcont.lt" "$tmp/snapcont" > "$tmp/snapcont.out" &&
-	"$build/libtrace" report --json --top 50 "$tmp/snapcont.lt" > "$tmp/snapcont.json"; then
+if traced snapcont LIBTRACE_SNAPSHOT_SIGNAL=USR2; then
 	got=$(python3 - "$tmp/snapcont.lt" "$tmp/snapcont.json" <<'PY'
 import json, struct, sys
 data = open(sys.argv[1], "rb").read()
@@ -232,9 +238,7 @@ fi
 # (tests/shim/tlsexit.c).  Every block kept and every one the destructor
 # made is freed, at the sites the program used.
 cc -O1 -g -fno-builtin -pthread -o "$tmp/tlsexit" tests/shim/tlsexit.c || exit 1
-if LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/tlsexit.lt" \
-	"$tmp/tlsexit" > "$tmp/tlsexit.out" &&
-	"$build/libtrace" report --json --top 50 "$tmp/tlsexit.lt" > "$tmp/tlsexit.json"; then
+if traced tlsexit; then
 	got=$(python3 - "$tmp/tlsexit.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

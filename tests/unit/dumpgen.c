@@ -148,7 +148,9 @@ static void *rec(struct lt_gen *g, enum lt_rec_type type, uint8_t flags,
 	return h;
 }
 
-/* A coded record in the open chunk, through the shim's encoder. */
+/* Where the shim's encoder writes the next coded record: LT_CODED_MAX
+ * bytes of room (it may touch them all), given back at once; the caller
+ * adds the record's length once the encoder returns it. */
 static uint8_t *coded_room(struct lt_gen *g)
 {
 	uint8_t *p = grow(g, LT_CODED_MAX);
