@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the reader maps little-endian dumps directly; port it first"
@@ -132,12 +133,13 @@ static int check_header(struct lt_dump *d, struct lt_err *err)
 	if (memcmp(h->magic, LT_DUMP_MAGIC, LT_DUMP_MAGIC_LEN) != 0)
 		return lt_err_set(err, "%s: not a libtrace dump (bad magic at "
 				  "byte 0, expected \"LTDUMP\\x1a\\n\")", d->path);
-	if (h->version != LT_DUMP_VERSION && h->version != LT_DUMP_VERSION_FIXED)
+	if (h->version < LT_DUMP_VERSION_FIXED || h->version > LT_DUMP_VERSION)
 		return lt_err_set(err, "%s: dump format version %u at byte 8 "
-				  "(this libtrace reads versions %u and %u)",
+				  "(this libtrace reads versions %u to %u)",
 				  d->path, h->version, LT_DUMP_VERSION_FIXED,
 				  LT_DUMP_VERSION);
-	d->coded = h->version >= 3;
+	d->coded = h->version >= LT_DUMP_VERSION_CODED;
+	d->compressed = h->version >= 4;
 	if (h->header_size < sizeof(*h) || h->header_size % 8 != 0)
 		return lt_err_set(err, "%s: header_size %u at byte 12 (expected "
 				  "a multiple of 8, at least %zu)", d->path,
@@ -193,6 +195,7 @@ struct index_part {
 	const struct lt_rec_head *last;      /* the last chunk's last record */
 	bool failed;                         /* err says why */
 	struct lt_err err;
+	ZSTD_DCtx *dctx;                     /* version 4, once needed */
 };
 
 static int add_thread_rec(struct index_part *ip, const struct lt_rec_head *h,
@@ -295,25 +298,98 @@ static int check_chunk_records(struct index_part *ip, struct lt_dump_chunk *c)
 	return 0;
 }
 
+/*
+ * Chunk c of a version 4 dump into the image, as an LTCK or LTCC chunk: a
+ * compressed one is one zstd frame, then zeros; what it holds is c->size
+ * bytes but for the zeros that pad it to 8, which the image has already.
+ */
+static int inflate_chunk(struct index_part *ip, const struct lt_dump_chunk *c)
+{
+	const struct lt_dump *d = ip->d;
+	const uint8_t *src = d->file + c->file_offset + sizeof(struct lt_chunk_header);
+	uint8_t *dst = (uint8_t *)d->base + c->offset;
+	unsigned long long at = c->file_offset;
+	struct lt_chunk_header ch;
+	size_t n;
+
+	memcpy(&ch, d->file + c->file_offset, sizeof(ch));
+	ch.magic = c->cont ? LT_CHUNK_MAGIC_CONT : LT_CHUNK_MAGIC;
+	ch.size = c->size;
+	memcpy(dst, &ch, sizeof(ch));
+	dst += sizeof(ch);
+	if (!c->zstd) {
+		memcpy(dst, src, c->size);
+		return 0;
+	}
+	if (!ip->dctx && !(ip->dctx = ZSTD_createDCtx()))
+		return lt_err_set(&ip->err, "%s: out of memory decompressing "
+				  "the chunk at byte %llu", d->path, at);
+	n = ZSTD_findFrameCompressedSize(src, c->file_size);
+	if (ZSTD_isError(n))
+		return lt_err_set(&ip->err, "%s: compressed chunk at byte %llu: "
+				  "%s", d->path, at, ZSTD_getErrorName(n));
+	for (size_t i = n; i < c->file_size; i++)
+		if (src[i])
+			return lt_err_set(&ip->err, "%s: compressed chunk at byte "
+					  "%llu has data after its zstd frame "
+					  "(byte %llu)", d->path, at,
+					  at + sizeof(ch) + i);
+	n = ZSTD_decompressDCtx(ip->dctx, dst, c->size, src, n);
+	if (ZSTD_isError(n))
+		return lt_err_set(&ip->err, "%s: compressed chunk at byte %llu: "
+				  "%s", d->path, at, ZSTD_getErrorName(n));
+	if (((n + 7) & ~(size_t)7) != c->size)
+		return lt_err_set(&ip->err, "%s: compressed chunk at byte %llu "
+				  "holds %zu bytes, not the %u its frame header "
+				  "gives", d->path, at, n, c->size);
+	/* zstd may have used the room past the content as scratch. */
+	memset(dst + n, 0, c->size - n);
+	return 0;
+}
+
+/* The pages of [from, upto) of a mapping of len bytes at base go. */
+static void release_pages(const uint8_t *base, size_t len, uint64_t from,
+			  uint64_t upto)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t mask, start, end;
+
+	if (page <= 0)
+		return;
+	mask = (uint64_t)page - 1;
+	if (upto > len)
+		upto = len;
+	start = (from + mask) & ~mask;
+	end = upto == len ? len : upto & ~mask;
+	if (end > start)
+		madvise((uint8_t *)base + start, end - start, MADV_DONTNEED);
+}
+
 /* Stops at the first bad record; keeps the resident set small on a
  * multi-gigabyte dump. */
 static void *check_part(void *arg)
 {
 	struct index_part *ip = arg;
 	struct lt_dump *d = ip->d;
-	uint64_t released = ip->lo < ip->hi ? d->chunks[ip->lo].offset : 0;
+	const struct lt_dump_chunk *released = ip->lo < ip->hi ? &d->chunks[ip->lo] : NULL;
 
 	for (size_t i = ip->lo; i < ip->hi; i++) {
 		const struct lt_dump_chunk *c = &d->chunks[i];
-		if (check_chunk_records(ip, &d->chunks[i]) < 0) {
+
+		if ((d->file && inflate_chunk(ip, c) < 0) ||
+		    check_chunk_records(ip, &d->chunks[i]) < 0) {
 			ip->failed = true;
 			break;
 		}
-		if (c->offset - released >= (4u << 20)) {
-			lt_dump_release(d, released, c->offset);
-			released = c->offset;
+		if (c->offset - released->offset >= (4u << 20)) {
+			lt_dump_release(d, released->offset, c->offset);
+			if (d->file)
+				release_pages(d->file, d->file_len,
+					      released->file_offset, c->file_offset);
+			released = c;
 		}
 	}
+	ZSTD_freeDCtx(ip->dctx);
 	return NULL;
 }
 
@@ -444,17 +520,103 @@ static int check_chunks(struct lt_dump *d, const struct lt_rec_head **last,
 	return 0;
 }
 
+/* A compressed chunk's magic (version 4). */
+static bool zstd_magic(uint32_t magic)
+{
+	return magic == LT_CHUNK_MAGIC_Z || magic == LT_CHUNK_MAGIC_ZCONT;
+}
+
+/*
+ * How long the payload of a compressed chunk at byte off is uncompressed,
+ * from its frame's header, into *raw; or a message.  Read with pread as
+ * the chunk headers are.
+ */
+static int zstd_raw_size(const struct lt_dump *d, int fd, uint64_t off,
+			 uint32_t size, uint32_t *raw, struct lt_err *err)
+{
+	uint8_t head[18];   /* ZSTD_FRAMEHEADERSIZE_MAX */
+	size_t n = size < sizeof(head) ? size : sizeof(head);
+	unsigned long long r;
+
+	off += sizeof(struct lt_chunk_header);
+	if (pread(fd, head, n, (off_t)off) != (ssize_t)n)
+		memcpy(head, d->base + off, n);
+	r = ZSTD_getFrameContentSize(head, n);
+	if (r == ZSTD_CONTENTSIZE_ERROR || r == ZSTD_CONTENTSIZE_UNKNOWN)
+		return lt_err_set(err, "%s: compressed chunk at byte %llu does "
+				  "not start with a zstd frame header that "
+				  "gives its size", d->path,
+				  (unsigned long long)off - sizeof(struct lt_chunk_header));
+	if (r > LT_CHUNK_MAX)
+		return lt_err_set(err, "%s: compressed chunk at byte %llu holds "
+				  "%llu bytes (at most %u)", d->path,
+				  (unsigned long long)off - sizeof(struct lt_chunk_header),
+				  r, LT_CHUNK_MAX);
+	*raw = (uint32_t)(r + 7) & ~7u;   /* the image's zeros pad it */
+	return 0;
+}
+
+/*
+ * A version 4 dump is read through an image of it with every chunk as it
+ * would be uncompressed: the index pass writes each chunk there before it
+ * checks its records.  It lives in a memfd so that lt_dump_release can let
+ * go of its pages as with a file (with none to be had, in memory of our
+ * own that is kept).  The header is copied now, and points there.
+ */
+static int make_image(struct lt_dump *d, uint64_t len, struct lt_err *err)
+{
+	uint32_t hsize = d->hdr->header_size;
+	void *p = MAP_FAILED;
+	int fd = memfd_create("libtrace-dump", MFD_CLOEXEC);
+
+	if (fd >= 0) {
+		if (ftruncate(fd, (off_t)len) == 0)
+			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+	}
+	if (p == MAP_FAILED) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return lt_err_set(err, "%s: cannot map %llu bytes to "
+					  "decompress it into: %s", d->path,
+					  (unsigned long long)len, strerror(errno));
+		d->image_anon = true;
+	}
+	memcpy(p, d->base, hsize);
+	d->file = d->base;
+	d->file_len = d->len;
+	d->base = p;
+	d->len = d->map_len = len;
+	d->hdr = p;
+	d->exe = (const char *)d->base + sizeof(*d->hdr);
+	d->cmdline = d->exe + d->exe_len;
+	d->parent_dump = d->cmdline + d->cmdline_len;
+	return 0;
+}
+
+/* The image done with: the file's mapping goes, the image turns read-only. */
+static void drop_file(struct lt_dump *d)
+{
+	if (!d->file)
+		return;
+	munmap((void *)d->file, d->file_len);
+	d->file = NULL;
+	mprotect((void *)d->base, d->map_len, PROT_READ);
+}
+
 /*
  * Walks the chunk headers, then checks every record of the chunks found.
  * A bad header ends the walk; it is reported only if no record before it
  * is bad, so the message names the first fault in the file.  The walk
  * reads the headers with pread: touching them in the mapping would map
  * the whole file (the kernel maps 64 KiB around each fault, about a
- * chunk).
+ * chunk).  Offsets in messages are the file's; in the chunks found, the
+ * image's, where there is one.
  */
 static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 {
-	uint64_t off = d->hdr->header_size;
+	uint64_t off = d->hdr->header_size, at = off;
 	const struct lt_rec_head *last_rec = NULL;
 	struct lt_err bad_header = { "" };
 	bool bad = false;
@@ -463,6 +625,8 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 	while (off < d->len) {
 		struct lt_chunk_header hbuf, *ch = &hbuf;
 		uint64_t avail = d->len - off;
+		uint32_t raw;
+		bool z;
 
 		if (avail < sizeof(*ch)) {
 			snprintf(d->truncation, sizeof(d->truncation),
@@ -474,7 +638,8 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 		}
 		if (pread(fd, &hbuf, sizeof(hbuf), (off_t)off) != sizeof(hbuf))
 			memcpy(&hbuf, d->base + off, sizeof(hbuf));
-		if (ch->magic != LT_CHUNK_MAGIC &&
+		z = d->compressed && zstd_magic(ch->magic);
+		if (ch->magic != LT_CHUNK_MAGIC && !z &&
 		    !(d->coded && ch->magic == LT_CHUNK_MAGIC_CONT)) {
 			lt_err_set(&bad_header, "%s: chunk at byte %llu has bad "
 				   "magic 0x%08x (expected 0x%08x, \"LTCK\")",
@@ -500,10 +665,17 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 				 (unsigned long long)avail);
 			break;
 		}
+		raw = ch->size;
+		if (z && zstd_raw_size(d, fd, off, ch->size, &raw, &bad_header) < 0) {
+			bad = true;
+			break;
+		}
 		struct lt_dump_chunk c = {
-			.offset = off, .ticks = ch->ticks, .thread = ch->thread,
-			.seq = ch->seq, .size = ch->size,
-			.cont = ch->magic == LT_CHUNK_MAGIC_CONT,
+			.offset = at, .ticks = ch->ticks, .thread = ch->thread,
+			.seq = ch->seq, .size = raw,
+			.cont = ch->magic == LT_CHUNK_MAGIC_CONT ||
+				ch->magic == LT_CHUNK_MAGIC_ZCONT,
+			.zstd = z, .file_size = ch->size, .file_offset = off,
 		};
 		if (add_chunk(d, &cap, &c, err) < 0)
 			return -1;
@@ -512,16 +684,22 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 			d->pair_mono_ns = ch->mono_ns;
 		}
 		off += sizeof(*ch) + ch->size;
+		at += sizeof(*ch) + raw;
 	}
-	d->data_end = off;
+	bool whole = off == d->len;
+
+	d->data_end = at;
+	if (d->compressed && make_image(d, at, err) < 0)
+		return -1;
 	if (check_chunks(d, &last_rec, err) < 0)
 		return -1;
+	drop_file(d);
 	if (bad) {
 		if (err)
 			*err = bad_header;
 		return -1;
 	}
-	if (off == d->len && last_rec && last_rec->type == LT_REC_TRAILER)
+	if (whole && last_rec && last_rec->type == LT_REC_TRAILER)
 		d->trailer = (const struct lt_rec_trailer *)last_rec;
 	if (!d->trailer) {
 		d->truncated = true;
@@ -722,7 +900,7 @@ int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err)
 	}
 	close(fd);
 	live_bound(d);
-	madvise(map, d->len, MADV_NORMAL);
+	madvise((void *)d->base, d->len, MADV_NORMAL);
 	lt_dump_release(d, 0, d->len);
 	*out = d;
 	return 0;
@@ -733,29 +911,21 @@ fail:
 
 void lt_dump_release(const struct lt_dump *d, uint64_t from, uint64_t upto)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t mask, start, end;
-
-	if (page <= 0)
-		return;
-	mask = (uint64_t)page - 1;
-	if (upto > d->len)
-		upto = d->len;
-	start = (from + mask) & ~mask;
-	end = upto == d->len ? d->len : upto & ~mask;
-	if (end <= start)
-		return;
-	/* A read-only private file mapping: MADV_DONTNEED only unmaps the
-	 * pages; a later read refaults the same bytes from the file. */
-	madvise((uint8_t *)d->base + start, end - start, MADV_DONTNEED);
+	/* A read-only private file mapping, or a shared one of a memfd:
+	 * MADV_DONTNEED only unmaps the pages; a later read refaults the same
+	 * bytes from the file. */
+	if (!d->image_anon)
+		release_pages(d->base, d->len, from, upto);
 }
 
 void lt_dump_close(struct lt_dump *d)
 {
 	if (!d)
 		return;
+	if (d->file)
+		munmap((void *)d->file, d->file_len);
 	if (d->base)
-		munmap((void *)d->base, d->len);
+		munmap((void *)d->base, d->map_len ? d->map_len : d->len);
 	free(d->chunks);
 	free(d->thread_recs);
 	free(d->streams);

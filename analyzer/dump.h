@@ -30,6 +30,9 @@ struct lt_dump_chunk {
 	int32_t  rise;       /* the most net reached at any record, >= 0 */
 	bool     cont;       /* LT_CHUNK_MAGIC_CONT: code goes on from the last */
 	bool     first_coded;  /* first_ticks came from a coded record */
+	bool     zstd;       /* version 4: a zstd frame in the file */
+	uint32_t file_size;  /* version 4: its payload's bytes in the file */
+	uint64_t file_offset;  /* version 4: its header's offset in the file */
 	/* The coded records' state at its start (dump.h), once lt_dump_open
 	 * has put each thread's chunks in order. */
 	struct lt_code_state code;
@@ -66,6 +69,14 @@ struct lt_dump {
 	char *path;                          /* as given, for messages */
 	const uint8_t *base;                 /* the read-only mapping */
 	size_t len;                          /* the file's real length */
+	/* Version 4: base is the image of the dump with every chunk as it
+	 * would be uncompressed, in a memfd (so that lt_dump_release can drop
+	 * its pages); len is its length.  While the index pass fills it in,
+	 * file is the file's mapping. */
+	const uint8_t *file;
+	size_t file_len;
+	size_t map_len;                      /* of base, to unmap */
+	bool image_anon;                     /* no memfd: pages kept */
 	const struct lt_file_header *hdr;    /* validated, inside the mapping */
 	const char *exe, *cmdline, *parent_dump;   /* not NUL-terminated */
 	uint32_t exe_len, cmdline_len, parent_dump_len;
@@ -83,6 +94,7 @@ struct lt_dump {
 	char truncation[256];    /* why, in words, when truncated */
 	const struct lt_rec_trailer *trailer;   /* the final one, or NULL */
 	bool coded;              /* version 3: chunks may hold coded records */
+	bool compressed;         /* version 4: and be zstd frames in the file */
 
 	uint64_t records;        /* records seen by the index pass */
 	/* The most blocks live at once, bounded from above going by chunk

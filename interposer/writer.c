@@ -11,10 +11,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_initStaticCCtx */
+#include <zstd.h>
 
 #include "shim.h"
 
@@ -72,25 +75,124 @@ static int write_all(const struct iovec *iov_in, int n)
 	return rc;
 }
 
+/* ---- compression ---------------------------------------------------------- */
+
+/*
+ * Chunks go out as zstd frames at level 1, compressed by the thread that
+ * writes them (LIBTRACE_COMPRESS=0: as they are).  That thread takes one
+ * of ZSLOTS contexts without waiting; when every one is taken, or the frame
+ * would not be smaller, the chunk goes out as it is: a reader takes either.
+ * A context's memory is mapped here on first use (ZSTD_initStaticCCtx), so
+ * zstd never calls malloc, nor the shim: 1.1 MB a context, of which one
+ * compression touches less than half.
+ */
+#define ZSLOTS 4
+#define ZLEVEL 1
+#define ZIN_CAP (LT_BUF_BYTES + 8)   /* the largest chunk, with its lead */
+
+struct zslot {
+	atomic_flag busy;
+	bool broken;        /* its memory or context could not be had */
+	ZSTD_CCtx *cctx;
+	uint8_t *in, *out;  /* a chunk after its lead zeros; the frame */
+	size_t out_cap;
+};
+static struct zslot zslots[ZSLOTS];
+
+static bool zslot_ready(struct zslot *z)
+{
+	size_t ws, cap;
+	uint8_t *mem;
+
+	if (z->cctx || z->broken)
+		return z->cctx;
+	z->broken = true;
+	ws = ZSTD_estimateCCtxSize_usingCParams(ZSTD_getCParams(ZLEVEL, ZIN_CAP, 0));
+	cap = ZSTD_compressBound(ZIN_CAP);
+	ws = (ws + 63) & ~(size_t)63;
+	mem = lt_os_map(ws + ZIN_CAP + cap);
+	if (!mem)
+		return false;
+	z->cctx = ZSTD_initStaticCCtx(mem, ws);
+	/* A static context starts with every parameter 0, the size of the
+	 * content left out of frame headers among them. */
+	if (!z->cctx ||
+	    ZSTD_isError(ZSTD_CCtx_reset(z->cctx, ZSTD_reset_parameters)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_contentSizeFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, ZLEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
+		munmap(mem, ws + ZIN_CAP + cap);
+		z->cctx = NULL;
+		return false;
+	}
+	z->in = mem + ws;
+	z->out = z->in + ZIN_CAP;
+	z->out_cap = cap;
+	z->broken = false;
+	return true;
+}
+
+static struct zslot *zslot_take(void)
+{
+	if (!lt_opt.compress)
+		return NULL;
+	for (int i = 0; i < ZSLOTS; i++) {
+		struct zslot *z = &zslots[i];
+
+		if (atomic_flag_test_and_set_explicit(&z->busy, memory_order_acquire))
+			continue;
+		if (zslot_ready(z))
+			return z;
+		atomic_flag_clear_explicit(&z->busy, memory_order_release);
+	}
+	return NULL;
+}
+
+static void zslot_give(struct zslot *z)
+{
+	if (z)
+		atomic_flag_clear_explicit(&z->busy, memory_order_release);
+}
+
+/* The frame of lead zeros and len bytes from p in z->out, or 0 where it
+ * would not be smaller than they are.  Without lead zeros (a buffer
+ * written from its start) p is compressed where it is. */
+static size_t compress_chunk(struct zslot *z, const void *p, size_t len,
+			     size_t lead)
+{
+	size_t n = lead + len, out;
+
+	if (n > ZIN_CAP)
+		return 0;
+	if (lead) {
+		memset(z->in, 0, lead);
+		memcpy(z->in + lead, p, len);
+		p = z->in;
+	}
+	out = ZSTD_compress2(z->cctx, z->out, z->out_cap, p, n);
+	return ZSTD_isError(out) || out + 8 > n ? 0 : out;
+}
+
 /*
  * One chunk of len bytes from p, which sit at offset `at` of their buffer:
  * zero bytes before them (at % 8 of them) and after keep every fixed record
  * at a multiple of 8 and the chunk a multiple of 8 long.  A chunk that does
  * not start at its buffer's beginning continues the coded state of the
- * previous one (LT_CHUNK_MAGIC_CONT).
+ * previous one (LT_CHUNK_MAGIC_CONT).  Compressed (LT_CHUNK_MAGIC_Z,
+ * _ZCONT), the lead zeros and those bytes are one zstd frame, and zeros
+ * pad the frame instead.
  */
 static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len,
 			uint32_t at)
 {
 	static const uint8_t zeros[8];
-	size_t lead = at & 7, pad = (8 - ((lead + len) & 7)) & 7;
+	size_t lead = at & 7, pad = (8 - ((lead + len) & 7)) & 7, zlen = 0;
+	struct zslot *z = NULL;
 	struct lt_chunk_header ch = {
 		.magic = at ? LT_CHUNK_MAGIC_CONT : LT_CHUNK_MAGIC,
 		.size = (uint32_t)(lead + len + pad),
 		.thread = thread,
 		.seq = seq,
-		.ticks = lt_ticks(),
-		.mono_ns = lt_mono_ns(),
 	};
 	struct iovec iov[4] = {
 		{ &ch, sizeof(ch) },
@@ -110,7 +212,19 @@ static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len
 		lt_disable("the dump's file descriptor was closed by the program", "");
 		return;
 	}
+	if ((z = zslot_take()) && (zlen = compress_chunk(z, p, len, lead))) {
+		ch.magic = at ? LT_CHUNK_MAGIC_ZCONT : LT_CHUNK_MAGIC_Z;
+		iov[1] = (struct iovec){ z->out, zlen };
+		iov[2] = (struct iovec){ (void *)zeros, (8 - (zlen & 7)) & 7 };
+		iov[3] = (struct iovec){ NULL, 0 };
+		ch.size = (uint32_t)(iov[1].iov_len + iov[2].iov_len);
+	}
+	/* Taken last, so that a chunk's clock pair is no older than its
+	 * records. */
+	ch.ticks = lt_ticks();
+	ch.mono_ns = lt_mono_ns();
 	rc = write_all(iov, 4);
+	zslot_give(z);
 	if (rc < 0) {
 		lt_disable("cannot write the dump: ", strerrordesc_np(-rc));
 		return;
@@ -350,6 +464,8 @@ void lt_writer_after_fork(struct lt_buf *keep)
 	memset(&retired, 0, sizeof(retired));
 	atomic_flag_clear(&retired_lock);
 	atomic_store(&chunks_written, 0);
+	for (int i = 0; i < ZSLOTS; i++)
+		atomic_flag_clear(&zslots[i].busy);
 	for (struct lt_buf *b = atomic_load(&all_bufs); b; b = b->next_all) {
 		atomic_store(&b->consumer, 0);
 		rewind_buf(b);

@@ -7,7 +7,7 @@
 #                        large, so only `make test` asks for them
 set -eu
 
-pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev pkg-config binutils"
+pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev libzstd-dev pkg-config binutils"
 if [ "${1:-}" = test ]; then
 	pkgs="$pkgs golang-go valgrind chromium python3"
 	# Counts the shim's system calls in tests/shim/run.sh.

@@ -1,8 +1,9 @@
 /*
  * The libtrace dump format: the one definition shared by the writer (the
  * interposer) and the reader (the analyzer).  Fixed-width little-endian
- * records, every size checked at compile time, and (from version 3) the
- * coded form of the three records every allocation writes.  Any change to a
+ * records, every size checked at compile time, (from version 3) the coded
+ * form of the three records every allocation writes, and (from version 4)
+ * chunks compressed with zstd.  Any change to a
  * layout or a meaning bumps LT_DUMP_VERSION; docs/FORMAT.md describes it for
  * people.
  */
@@ -14,8 +15,9 @@
 
 #define LT_DUMP_MAGIC      "LTDUMP\x1a\n"   /* 8 bytes, no NUL needed */
 #define LT_DUMP_MAGIC_LEN  8
-#define LT_DUMP_VERSION    3
+#define LT_DUMP_VERSION    4
 #define LT_DUMP_VERSION_FIXED 2     /* no coded records; still read */
+#define LT_DUMP_VERSION_CODED 3     /* no compressed chunks; still read */
 
 /*
  * File = header, then chunks until end of file.  The header's variable part
@@ -67,6 +69,12 @@ _Static_assert(sizeof(struct lt_file_header) == 88, "lt_file_header layout");
 /* Version 3: a chunk whose coded records go on from the state the same
  * thread's previous chunk ended in (see struct lt_code_state). */
 #define LT_CHUNK_MAGIC_CONT 0x4343544cu   /* "LTCC" */
+/* Version 4: the payload is one zstd frame, then zeros up to a multiple
+ * of 8.  The frame holds what the payload of an LTCK or LTCC chunk would,
+ * but for the zeros that end it short of a multiple of 8: its header says
+ * how many bytes that is, and the payload is that rounded up to 8. */
+#define LT_CHUNK_MAGIC_Z     0x4b5a544cu   /* "LTZK" */
+#define LT_CHUNK_MAGIC_ZCONT 0x435a544cu   /* "LTZC" */
 #define LT_CHUNK_MAX   (1u << 20)    /* payload bytes; larger is corrupt */
 
 struct lt_chunk_header {

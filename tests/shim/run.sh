@@ -187,7 +187,8 @@ elif ! strace -qq -o /dev/null true 2>/dev/null; then
 	echo "skipped - bufgrow: strace cannot trace here (ptrace not permitted)"
 elif strace -f -qq -s 0 -e trace=writev -o "$tmp/bufgrow.strace" \
 	-E LD_PRELOAD="$build/libtrace.so" -E LIBTRACE_QUIET=1 \
-	-E LIBTRACE_OUTPUT="$tmp/bufgrow.lt" "$tmp/bufgrow" > "$tmp/bufgrow.out"; then
+	-E LIBTRACE_OUTPUT="$tmp/bufgrow.lt" -E LIBTRACE_COMPRESS=0 \
+	"$tmp/bufgrow" > "$tmp/bufgrow.out"; then
 	# Threads that wrote a chunk of more than 16 KiB plus its header (a
 	# call strace saw interrupted ends in a "<... writev resumed>" line).
 	big=$(awk '/writev\(|writev resumed/ && $NF ~ /^[0-9]+$/ &&
@@ -202,6 +203,42 @@ elif strace -f -qq -s 0 -e trace=writev -o "$tmp/bufgrow.strace" \
 else
 	not_ok "bufgrow ran under strace"
 fi
+# Compressed chunks (the default) against plain ones (LIBTRACE_COMPRESS=0):
+# the same report of the same run, from a dump at least 3 times smaller.
+for z in 1 0; do
+	env LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_COMPRESS=$z \
+		LIBTRACE_OUTPUT="$tmp/compress$z.lt" "$build/samples/churn" 200000 \
+		> /dev/null &&
+	"$build/libtrace" report --json --top 100 "$tmp/compress$z.lt" \
+		> "$tmp/compress$z.json" || not_ok "churn ran traced with LIBTRACE_COMPRESS=$z"
+done
+got=$(python3 - "$tmp/compress1" "$tmp/compress0" <<'PY'
+import json, struct, sys
+out = []
+for base in sys.argv[1:]:
+    data = open(base + ".lt", "rb").read()
+    off, z = struct.unpack_from("<I", data, 12)[0], 0
+    while off + 32 <= len(data):
+        magic, size = struct.unpack_from("<II", data, off)
+        z += magic in (0x4B5A544C, 0x435A544C)   # "LTZK", "LTZC"
+        off += 32 + size
+    d = json.load(open(base + ".json"))
+    sites = sorted((tuple(f.get("function") or "?" for f in s["frames"]), s["calls"],
+                    s["bytes"], s["temporary"], s["leaked_bytes"])
+                   for s in d["sites_by_calls"])
+    out.append((len(data), z, d["totals"], sites))
+(zlen, zn, zt, zs), (plen, pn, pt, ps) = out
+same = zt == pt and zs == ps and zt["allocations"] >= 400000
+print("%s %d %d %.1f" % ("same" if same else "differ", zn, pn, plen / zlen))
+PY
+)
+set -- $got
+if [ "$1" = same ] && [ "$2" -gt 0 ] && [ "$3" = 0 ] &&
+   python3 -c "import sys; sys.exit(float(sys.argv[1]) < 3)" "$4"; then
+	ok "compress: $2 compressed chunks, the same report as plain ones from a dump $4 times smaller"
+else
+	not_ok "compress: reports $1, compressed chunks $2 (plain run ${3:-?}), plain dump ${4:-?} times the compressed one (want the same, >0, 0, >= 3)"
+fi
 # Snapshots while threads allocate: the chunks written after each continue
 # the coded state of the last (tests/shim/snapcont.c).  Every allocation of
 # the workers is counted, and exactly the blocks they kept are leaked.
@@ -213,7 +250,7 @@ data = open(sys.argv[1], "rb").read()
 off, cont = struct.unpack_from("<I", data, 12)[0], 0
 while off + 32 <= len(data):
     magic, size = struct.unpack_from("<II", data, off)
-    cont += magic == 0x4343544C      # "LTCC", a continued chunk
+    cont += magic in (0x4343544C, 0x435A544C)   # "LTCC", "LTZC": continued
     off += 32 + size
 d = json.load(open(sys.argv[2]))
 calls = blocks = nbytes = 0

@@ -18,6 +18,8 @@ struct lt_gen;
  * FREE and REALLOC records are coded (include/libtrace/dump.h) through the
  * shim's own encoder; otherwise version 2, every record fixed. */
 extern bool lt_gen_coded_default;
+/* And while this is true, version 4 dumps with every chunk compressed. */
+extern bool lt_gen_zstd_default;
 
 /* What the generator counted, as the shim would put in a trailer. */
 struct lt_gen_counts {
@@ -38,6 +40,8 @@ void lt_gen_chunk_end(struct lt_gen *g);
 /* A chunk of thread's whose coded records go on from the state the last
  * chunk (of whatever thread) ended in (LT_CHUNK_MAGIC_CONT). */
 void lt_gen_chunk_cont(struct lt_gen *g, uint32_t thread);
+/* Chunks ended from now on compressed (in a version 4 dump) or not. */
+void lt_gen_set_zstd(struct lt_gen *g, bool on);
 /* The open chunk's header time (0 unless set: the shim's is its write). */
 void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks);
 
