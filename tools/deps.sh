@@ -15,6 +15,8 @@ if [ "${1:-}" = test ]; then
 fi
 # Fuzzing (make fuzz): clang with libFuzzer.  Real programs (tests/programs).
 pkgs="$pkgs clang libclang-rt-14-dev python3 sqlite3 git xz-utils redis-server redis-tools"
+# Reads compressed trailers in tests/integration/ltcheck.py.
+pkgs="$pkgs zstd"
 # The JUnit reader `libtrace check --junit` is tested with (tests/integration/check.sh).
 pkgs="$pkgs python3-junitparser"
 # ThreadSanitizer's runtime: the oracle for leaked threads (tests/integration/threads.sh).
