@@ -26,7 +26,7 @@ UNWIND_CFLAGS = $(shell $(PKG_CONFIG) --cflags libunwind 2>/dev/null)
 UNWIND_LIBS   = $(shell $(PKG_CONFIG) --libs libunwind 2>/dev/null || echo -lunwind)
 DW_LIBS       = $(shell $(PKG_CONFIG) --libs libdw 2>/dev/null || echo -ldw -lelf)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
-ZSTD_LIBS     = $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null || echo -lzstd)
+LZ4_LIBS      = $(shell $(PKG_CONFIG) --libs liblz4 2>/dev/null || echo -llz4)
 
 ifneq ($(V),1)
 Q     := @
@@ -78,7 +78,7 @@ $(BUILD)/interposer/%.o: interposer/%.c $(BUILD)/.flags $(BUILD)/.deps-ok | $(BU
 $(BUILD)/libtrace.so: $(SHIM_OBJ) interposer/libtrace.map Makefile
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -Wl,--version-script=interposer/libtrace.map \
-	    -Wl,-z,now -Wl,-z,nodelete -Wl,-z,defs -o $@ $(SHIM_OBJ) $(LDFLAGS) $(UNWIND_LIBS) $(ZSTD_LIBS) -lm -ldl -lpthread
+	    -Wl,-z,now -Wl,-z,nodelete -Wl,-z,defs -o $@ $(SHIM_OBJ) $(LDFLAGS) $(UNWIND_LIBS) $(LZ4_LIBS) -lm -ldl -lpthread
 
 # ---- the analyzer ------------------------------------------------------------
 ANA_SRC := $(wildcard analyzer/*.c)
@@ -91,7 +91,7 @@ $(BUILD)/analyzer/%.o: analyzer/%.c $(BUILD)/.flags $(BUILD)/.deps-ok | $(BUILD)
 
 $(BUILD)/libtrace: $(ANA_OBJ)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $(ANA_OBJ) $(LDFLAGS) $(DW_LIBS) $(ZSTD_LIBS) -lz -lstdc++ -lpthread
+	$(Q)$(CC) -o $@ $(ANA_OBJ) $(LDFLAGS) $(DW_LIBS) $(LZ4_LIBS) -lz -lstdc++ -lpthread
 
 # ---- samples -----------------------------------------------------------------
 # Built with frame pointers and without inlining across the functions whose
@@ -117,7 +117,7 @@ $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/.flags $(BUILD)/.deps-ok | $(BUILD)/
 # adds them as prerequisites, e.g.  $(BUILD)/tests/test_fmt: $(BUILD)/analyzer/fmt.o
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(CMOCKA_LIBS) $(DW_LIBS) $(UNWIND_LIBS) $(ZSTD_LIBS) -lz -lstdc++ -ldl -lpthread
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(CMOCKA_LIBS) $(DW_LIBS) $(UNWIND_LIBS) $(LZ4_LIBS) -lz -lstdc++ -ldl -lpthread
 -include $(wildcard tests/unit/*.mk)
 
 unit: $(UNIT_BIN)

@@ -30,7 +30,7 @@ struct lt_dump_chunk {
 	int32_t  rise;       /* the most net reached at any record, >= 0 */
 	bool     cont;       /* LT_CHUNK_MAGIC_CONT: code goes on from the last */
 	bool     first_coded;  /* first_ticks came from a coded record */
-	bool     zstd;       /* version 4: a zstd frame in the file */
+	bool     lz4;        /* version 4: an LZ4 block in the file */
 	uint32_t file_size;  /* version 4: its payload's bytes in the file */
 	uint64_t file_offset;  /* version 4: its header's offset in the file */
 	/* The coded records' state at its start (dump.h), once lt_dump_open
@@ -76,6 +76,7 @@ struct lt_dump {
 	const uint8_t *file;
 	size_t file_len;
 	size_t map_len;                      /* of base, to unmap */
+	int image_fd;                        /* the memfd while it is filled */
 	bool image_anon;                     /* no memfd: pages kept */
 	const struct lt_file_header *hdr;    /* validated, inside the mapping */
 	const char *exe, *cmdline, *parent_dump;   /* not NUL-terminated */
@@ -94,7 +95,7 @@ struct lt_dump {
 	char truncation[256];    /* why, in words, when truncated */
 	const struct lt_rec_trailer *trailer;   /* the final one, or NULL */
 	bool coded;              /* version 3: chunks may hold coded records */
-	bool compressed;         /* version 4: and be zstd frames in the file */
+	bool compressed;         /* version 4: and be LZ4 blocks in the file */
 
 	uint64_t records;        /* records seen by the index pass */
 	/* The most blocks live at once, bounded from above going by chunk
@@ -118,6 +119,9 @@ int lt_dump_open(const char *path, struct lt_dump **out, struct lt_err *err);
  * default) for a dump of 16 MiB or more when lt_dump_spare_cpu(), 0
  * never, 1 always.  For tests: the result is the same either way. */
 extern int lt_dump_threads;
+/* Whether a version 4 dump's image goes in a memfd (true, the default) or
+ * in memory of the analyzer's own, as where memfd_create fails (tests). */
+extern bool lt_dump_memfd;
 
 /* Whether a second thread would find a CPU of its own now: this process
  * may run on two or more, and fewer other tasks are running than it has

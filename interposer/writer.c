@@ -11,13 +11,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_initStaticCCtx */
-#include <zstd.h>
+#include <lz4.h>
 
 #include "shim.h"
 
@@ -78,56 +76,44 @@ static int write_all(const struct iovec *iov_in, int n)
 /* ---- compression ---------------------------------------------------------- */
 
 /*
- * Chunks go out as zstd frames at level 1, compressed by the thread that
- * writes them (LIBTRACE_COMPRESS=0: as they are).  That thread takes one
- * of ZSLOTS contexts without waiting; when every one is taken, or the frame
- * would not be smaller, the chunk goes out as it is: a reader takes either.
- * A context's memory is mapped here on first use (ZSTD_initStaticCCtx), so
- * zstd never calls malloc, nor the shim: 1.1 MB a context, of which one
- * compression touches less than half.
+ * Chunks go out compressed with LZ4 by the thread that writes them
+ * (LIBTRACE_COMPRESS=0: as they are).  That thread takes one of ZSLOTS
+ * compression states without waiting; when every one is taken, or the
+ * block would not be smaller, the chunk goes out as it is: a reader takes
+ * either.  A state's memory (its 16 KiB table, room for a chunk with its
+ * lead zeros, and for the block) is mapped here on first use, so LZ4
+ * never calls malloc, nor the shim.
  */
 #define ZSLOTS 4
-#define ZLEVEL 1
 #define ZIN_CAP (LT_BUF_BYTES + 8)   /* the largest chunk, with its lead */
 
 struct zslot {
 	atomic_flag busy;
-	bool broken;        /* its memory or context could not be had */
-	ZSTD_CCtx *cctx;
-	uint8_t *in, *out;  /* a chunk after its lead zeros; the frame */
-	size_t out_cap;
+	bool broken;        /* its memory could not be had */
+	void *state;        /* LZ4_sizeofState() bytes */
+	uint8_t *in;        /* a chunk after its lead zeros */
+	struct lt_chunk_lz4 *out;   /* the block after its prefix */
+	int out_cap;
 };
 static struct zslot zslots[ZSLOTS];
 
 static bool zslot_ready(struct zslot *z)
 {
-	size_t ws, cap;
+	size_t st, cap;
 	uint8_t *mem;
 
-	if (z->cctx || z->broken)
-		return z->cctx;
+	if (z->state || z->broken)
+		return z->state;
 	z->broken = true;
-	ws = ZSTD_estimateCCtxSize_usingCParams(ZSTD_getCParams(ZLEVEL, ZIN_CAP, 0));
-	cap = ZSTD_compressBound(ZIN_CAP);
-	ws = (ws + 63) & ~(size_t)63;
-	mem = lt_os_map(ws + ZIN_CAP + cap);
+	st = ((size_t)LZ4_sizeofState() + 63) & ~(size_t)63;
+	cap = sizeof(*z->out) + (size_t)LZ4_compressBound(ZIN_CAP);
+	mem = lt_os_map(st + ZIN_CAP + cap);
 	if (!mem)
 		return false;
-	z->cctx = ZSTD_initStaticCCtx(mem, ws);
-	/* A static context starts with every parameter 0, the size of the
-	 * content left out of frame headers among them. */
-	if (!z->cctx ||
-	    ZSTD_isError(ZSTD_CCtx_reset(z->cctx, ZSTD_reset_parameters)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_contentSizeFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, ZLEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
-		munmap(mem, ws + ZIN_CAP + cap);
-		z->cctx = NULL;
-		return false;
-	}
-	z->in = mem + ws;
-	z->out = z->in + ZIN_CAP;
-	z->out_cap = cap;
+	z->state = mem;
+	z->in = mem + st;
+	z->out = (struct lt_chunk_lz4 *)(z->in + ZIN_CAP);
+	z->out_cap = LZ4_compressBound(ZIN_CAP);
 	z->broken = false;
 	return true;
 }
@@ -154,13 +140,15 @@ static void zslot_give(struct zslot *z)
 		atomic_flag_clear_explicit(&z->busy, memory_order_release);
 }
 
-/* The frame of lead zeros and len bytes from p in z->out, or 0 where it
- * would not be smaller than they are.  Without lead zeros (a buffer
- * written from its start) p is compressed where it is. */
+/* The prefix and block of lead zeros and len bytes from p in z->out, and
+ * their length; or 0 where they would not be smaller than those bytes.
+ * Without lead zeros (a buffer written from its start) p is compressed
+ * where it is. */
 static size_t compress_chunk(struct zslot *z, const void *p, size_t len,
 			     size_t lead)
 {
-	size_t n = lead + len, out;
+	size_t n = lead + len;
+	int out;
 
 	if (n > ZIN_CAP)
 		return 0;
@@ -169,8 +157,13 @@ static size_t compress_chunk(struct zslot *z, const void *p, size_t len,
 		memcpy(z->in + lead, p, len);
 		p = z->in;
 	}
-	out = ZSTD_compress2(z->cctx, z->out, z->out_cap, p, n);
-	return ZSTD_isError(out) || out + 8 > n ? 0 : out;
+	out = LZ4_compress_fast_extState(z->state, p, (char *)(z->out + 1),
+					 (int)n, z->out_cap, 1);
+	if (out <= 0 || sizeof(*z->out) + (size_t)out + 8 > n)
+		return 0;
+	z->out->raw_size = (uint32_t)n;
+	z->out->block_size = (uint32_t)out;
+	return sizeof(*z->out) + (size_t)out;
 }
 
 /*
@@ -178,9 +171,9 @@ static size_t compress_chunk(struct zslot *z, const void *p, size_t len,
  * zero bytes before them (at % 8 of them) and after keep every fixed record
  * at a multiple of 8 and the chunk a multiple of 8 long.  A chunk that does
  * not start at its buffer's beginning continues the coded state of the
- * previous one (LT_CHUNK_MAGIC_CONT).  Compressed (LT_CHUNK_MAGIC_Z,
- * _ZCONT), the lead zeros and those bytes are one zstd frame, and zeros
- * pad the frame instead.
+ * previous one (LT_CHUNK_MAGIC_CONT).  Compressed (LT_CHUNK_MAGIC_LZ4,
+ * _LZ4CONT), the lead zeros and those bytes are one LZ4 block after its
+ * struct lt_chunk_lz4, and zeros pad the block instead.
  */
 static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len,
 			uint32_t at)
@@ -213,7 +206,7 @@ static void write_chunk(uint32_t thread, uint32_t seq, const void *p, size_t len
 		return;
 	}
 	if ((z = zslot_take()) && (zlen = compress_chunk(z, p, len, lead))) {
-		ch.magic = at ? LT_CHUNK_MAGIC_ZCONT : LT_CHUNK_MAGIC_Z;
+		ch.magic = at ? LT_CHUNK_MAGIC_LZ4CONT : LT_CHUNK_MAGIC_LZ4;
 		iov[1] = (struct iovec){ z->out, zlen };
 		iov[2] = (struct iovec){ (void *)zeros, (8 - (zlen & 7)) & 7 };
 		iov[3] = (struct iovec){ NULL, 0 };

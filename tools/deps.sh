@@ -7,7 +7,7 @@
 #                        large, so only `make test` asks for them
 set -eu
 
-pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev libzstd-dev pkg-config binutils"
+pkgs="elfutils gcc make libc6-dev libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev zlib1g-dev liblz4-dev pkg-config binutils"
 if [ "${1:-}" = test ]; then
 	pkgs="$pkgs golang-go valgrind chromium python3"
 	# Counts the shim's system calls in tests/shim/run.sh.
@@ -15,8 +15,6 @@ if [ "${1:-}" = test ]; then
 fi
 # Fuzzing (make fuzz): clang with libFuzzer.  Real programs (tests/programs).
 pkgs="$pkgs clang libclang-rt-14-dev python3 sqlite3 git xz-utils redis-server redis-tools"
-# Reads compressed trailers in tests/integration/ltcheck.py.
-pkgs="$pkgs zstd"
 # The JUnit reader `libtrace check --junit` is tested with (tests/integration/check.sh).
 pkgs="$pkgs python3-junitparser"
 # ThreadSanitizer's runtime: the oracle for leaked threads (tests/integration/threads.sh).

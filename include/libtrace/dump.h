@@ -3,7 +3,7 @@
  * interposer) and the reader (the analyzer).  Fixed-width little-endian
  * records, every size checked at compile time, (from version 3) the coded
  * form of the three records every allocation writes, and (from version 4)
- * chunks compressed with zstd.  Any change to a
+ * chunks compressed with LZ4.  Any change to a
  * layout or a meaning bumps LT_DUMP_VERSION; docs/FORMAT.md describes it for
  * people.
  */
@@ -69,12 +69,13 @@ _Static_assert(sizeof(struct lt_file_header) == 88, "lt_file_header layout");
 /* Version 3: a chunk whose coded records go on from the state the same
  * thread's previous chunk ended in (see struct lt_code_state). */
 #define LT_CHUNK_MAGIC_CONT 0x4343544cu   /* "LTCC" */
-/* Version 4: the payload is one zstd frame, then zeros up to a multiple
- * of 8.  The frame holds what the payload of an LTCK or LTCC chunk would,
- * but for the zeros that end it short of a multiple of 8: its header says
- * how many bytes that is, and the payload is that rounded up to 8. */
-#define LT_CHUNK_MAGIC_Z     0x4b5a544cu   /* "LTZK" */
-#define LT_CHUNK_MAGIC_ZCONT 0x435a544cu   /* "LTZC" */
+/* Version 4: the payload is a struct lt_chunk_lz4, then an LZ4 block of
+ * block_size bytes, then zeros up to a multiple of 8.  The block holds what
+ * the payload of an LTCK or LTCC chunk would, but for the zeros that end it
+ * short of a multiple of 8: raw_size bytes, which rounded up to 8 are the
+ * payload. */
+#define LT_CHUNK_MAGIC_LZ4     0x4b5a544cu   /* "LTZK" */
+#define LT_CHUNK_MAGIC_LZ4CONT 0x435a544cu   /* "LTZC" */
 #define LT_CHUNK_MAX   (1u << 20)    /* payload bytes; larger is corrupt */
 
 struct lt_chunk_header {
@@ -86,6 +87,12 @@ struct lt_chunk_header {
 	uint64_t mono_ns;     /* so a reader can convert ticks to seconds */
 };
 _Static_assert(sizeof(struct lt_chunk_header) == 32, "lt_chunk_header layout");
+
+struct lt_chunk_lz4 {
+	uint32_t raw_size;    /* bytes the block holds, at most LT_CHUNK_MAX */
+	uint32_t block_size;  /* bytes of the block that follows */
+};
+_Static_assert(sizeof(struct lt_chunk_lz4) == 8, "lt_chunk_lz4 layout");
 
 /*
  * Every record starts with this 8-byte head; size (a multiple of 8) lets a

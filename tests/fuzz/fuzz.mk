@@ -57,7 +57,7 @@ $(FUZZ_BIN:%=%.o): $(FUZZ_BUILD)/fuzz_%.o: $$(fuzz_src_$$*) | $(FUZZ_BUILD)
 $(FUZZ_BIN): $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz_%.o $(FUZZ_ANA_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(fuzz_ld_$*) -o $@ $^ \
-	    $(DW_LIBS) $(ZSTD_LIBS) -lz -lstdc++
+	    $(DW_LIBS) $(LZ4_LIBS) -lz -lstdc++
 
 $(FUZZ_BUILD) $(FUZZ_BUILD)/analyzer:
 	$(Q)mkdir -p $@
@@ -78,7 +78,7 @@ $(FUZZ_REPLAY): $(BUILD)/tests/fuzz_replay_%: tests/fuzz/replay.c $(ANA_LIB_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) -Ianalyzer $(CPPFLAGS) $(CFLAGS) -o $@ \
 	    tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(ANA_LIB_OBJ) \
-	    $(LDFLAGS) $(DW_LIBS) $(ZSTD_LIBS) -lz -lstdc++
+	    $(LDFLAGS) $(DW_LIBS) $(LZ4_LIBS) -lz -lstdc++
 
 # Then hostile dumps through the real analyzer: blocking paths, size fields
 # that lie, content that maximizes its state (memory and time bounds).

@@ -18,7 +18,6 @@ import glob
 import json
 import os
 import struct
-import subprocess
 import sys
 
 HEADER = struct.Struct("<8sIIIIIIQQQQIIIIII")
@@ -28,7 +27,7 @@ TRAILER = struct.Struct("<BBHIQQQQQQQQQQ")
 MAGIC = b"LTDUMP\x1a\n"
 CHUNK_MAGIC = 0x4B43544C
 CHUNK_MAGICS = (CHUNK_MAGIC, 0x4343544C)            # LTCK, LTCC
-ZSTD_MAGICS = (0x4B5A544C, 0x435A544C)              # LTZK, LTZC: a zstd frame
+LZ4_MAGICS = (0x4B5A544C, 0x435A544C)               # LTZK, LTZC: an LZ4 block
 REC_TRAILER = 16
 END_REASONS = {1: "exit", 2: "_exit", 3: "signal", 4: "exec", 5: "error"}
 
@@ -38,18 +37,45 @@ ADDITIVE = ("allocations", "frees", "reallocs", "bytes_allocated",
             "leaked_blocks", "leaked_bytes", "temporary")
 
 
-def unzstd(payload):
-    """A compressed chunk's payload (docs/FORMAT.md): one zstd frame, then
-    up to 7 zeros, which the zstd program (this Python has no zstd module)
-    would take for a bad frame; so the fewest that let it decompress go."""
-    for k in range(8):
-        if k and (k > len(payload) or payload[-k] != 0):
-            break
-        r = subprocess.run(["zstd", "-d", "-q", "-c"], input=payload[:len(payload) - k],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        if r.returncode == 0:
-            return r.stdout
-    return b""
+def unlz4(payload):
+    """A compressed chunk's payload (docs/FORMAT.md): its raw and block
+    sizes, then one LZ4 block, decoded here (this Python has no lz4
+    module).  b"" when it does not decode to raw_size bytes."""
+    if len(payload) < 8:
+        return b""
+    raw_size, block_size = struct.unpack_from("<II", payload)
+    src, out, i = payload[8:8 + block_size], bytearray(), 0
+
+    def length(n):
+        nonlocal i
+        if n == 15:
+            while i < len(src):
+                b = src[i]
+                i += 1
+                n += b
+                if b != 255:
+                    break
+        return n
+
+    try:
+        while i < len(src):
+            token = src[i]
+            i += 1
+            n = length(token >> 4)
+            out += src[i:i + n]
+            i += n
+            if i >= len(src):
+                break
+            offset = src[i] | src[i + 1] << 8
+            i += 2
+            n = length(token & 15) + 4
+            if offset == 0 or offset > len(out):
+                return b""
+            for _ in range(n):
+                out.append(out[-offset])
+    except IndexError:
+        return b""
+    return bytes(out) if len(out) == raw_size else b""
 
 
 def dump_info(path):
@@ -73,12 +99,12 @@ def dump_info(path):
     chunks, trailer, last_end = 0, None, off
     while off + CHUNK.size <= len(data):
         magic, size, thread, _seq, _t, _m = CHUNK.unpack_from(data, off)
-        if magic not in CHUNK_MAGICS + ZSTD_MAGICS or off + CHUNK.size + size > len(data):
+        if magic not in CHUNK_MAGICS + LZ4_MAGICS or off + CHUNK.size + size > len(data):
             break
         body = data[off + CHUNK.size:off + CHUNK.size + size]
         trailer = None
-        if thread == 0 and magic in ZSTD_MAGICS:
-            body = unzstd(body)
+        if thread == 0 and magic in LZ4_MAGICS:
+            body = unlz4(body)
         if thread == 0 and len(body) >= TRAILER.size:
             rtype = REC_HEAD.unpack_from(body)[0]
             if rtype == REC_TRAILER:

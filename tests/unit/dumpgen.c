@@ -10,19 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zstd.h>
+#include <lz4.h>
 
 #define GEN_MAX_THREADS 64
 
 bool lt_gen_coded_default;
-bool lt_gen_zstd_default;
+bool lt_gen_lz4_default;
 
 struct lt_gen {
 	uint8_t *buf;
 	size_t len, cap;
 	size_t chunk_at;           /* offset of the open chunk header, or 0 */
 	bool coded;                /* version 3, events as coded records */
-	bool zstd;                 /* version 4, every chunk compressed */
+	bool lz4;                  /* version 4, every chunk compressed */
 	struct lt_code_state code; /* the open chunk's */
 	uint32_t next_seq[GEN_MAX_THREADS];
 	struct lt_gen_counts counts;
@@ -59,10 +59,10 @@ struct lt_gen *lt_gen_new(uint32_t flags, uint64_t sample_interval)
 	if (!g)
 		return NULL;
 	g->coded = lt_gen_coded_default;
-	g->zstd = lt_gen_zstd_default;
+	g->lz4 = lt_gen_lz4_default;
 	h = grow(g, hsize);
 	memcpy(h->magic, LT_DUMP_MAGIC, LT_DUMP_MAGIC_LEN);
-	h->version = g->zstd ? LT_DUMP_VERSION : g->coded ? LT_DUMP_VERSION_CODED :
+	h->version = g->lz4 ? LT_DUMP_VERSION : g->coded ? LT_DUMP_VERSION_CODED :
 		     LT_DUMP_VERSION_FIXED;
 	h->header_size = (uint32_t)hsize;
 	h->pid = 4711;
@@ -119,27 +119,32 @@ static void pad8(struct lt_gen *g)
 		grow(g, 8 - g->len % 8);
 }
 
-/* The open chunk's payload, its first raw bytes, as one zstd frame and
- * zeros (LT_CHUNK_MAGIC_Z or _ZCONT), as the shim writes it. */
+/* The open chunk's payload, its first raw bytes, as an LZ4 block after
+ * its sizes, and zeros (LT_CHUNK_MAGIC_LZ4 or _LZ4CONT), as the shim
+ * writes it. */
 static void compress_chunk(struct lt_gen *g, size_t raw)
 {
 	size_t at = g->chunk_at + sizeof(struct lt_chunk_header);
-	size_t cap = ZSTD_compressBound(raw), n;
-	uint8_t *out = malloc(cap);
+	int cap = LZ4_compressBound((int)raw), n;
+	char *out = malloc((size_t)cap);
 	struct lt_chunk_header *ch;
+	struct lt_chunk_lz4 z;
 
 	if (!out)
 		abort();
-	n = ZSTD_compress(out, cap, g->buf + at, raw, 1);
-	if (ZSTD_isError(n))
+	n = LZ4_compress_default((const char *)g->buf + at, out, (int)raw, cap);
+	if (n <= 0)
 		abort();
+	z.raw_size = (uint32_t)raw;
+	z.block_size = (uint32_t)n;
 	g->len = at;
-	memcpy(grow(g, n), out, n);
+	memcpy(grow(g, sizeof(z)), &z, sizeof(z));
+	memcpy(grow(g, (size_t)n), out, (size_t)n);
 	free(out);
 	pad8(g);
 	ch = (struct lt_chunk_header *)(g->buf + g->chunk_at);
-	ch->magic = ch->magic == LT_CHUNK_MAGIC_CONT ? LT_CHUNK_MAGIC_ZCONT
-						     : LT_CHUNK_MAGIC_Z;
+	ch->magic = ch->magic == LT_CHUNK_MAGIC_CONT ? LT_CHUNK_MAGIC_LZ4CONT
+						     : LT_CHUNK_MAGIC_LZ4;
 	ch->size = (uint32_t)(g->len - at);
 }
 
@@ -155,15 +160,15 @@ void lt_gen_chunk_end(struct lt_gen *g)
 	pad8(g);
 	ch = (struct lt_chunk_header *)(g->buf + g->chunk_at);
 	ch->size = (uint32_t)(g->len - g->chunk_at - sizeof(*ch));
-	if (g->zstd)   /* as the shim, without the zeros that pad it */
+	if (g->lz4)   /* as the shim, without the zeros that pad it */
 		compress_chunk(g, unpadded);
 	g->chunk_at = 0;
 	g->counts.chunks++;
 }
 
-void lt_gen_set_zstd(struct lt_gen *g, bool on)
+void lt_gen_set_lz4(struct lt_gen *g, bool on)
 {
-	g->zstd = on;
+	g->lz4 = on;
 }
 
 void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks)

@@ -19,7 +19,7 @@ struct lt_gen;
  * shim's own encoder; otherwise version 2, every record fixed. */
 extern bool lt_gen_coded_default;
 /* And while this is true, version 4 dumps with every chunk compressed. */
-extern bool lt_gen_zstd_default;
+extern bool lt_gen_lz4_default;
 
 /* What the generator counted, as the shim would put in a trailer. */
 struct lt_gen_counts {
@@ -41,7 +41,7 @@ void lt_gen_chunk_end(struct lt_gen *g);
  * chunk (of whatever thread) ended in (LT_CHUNK_MAGIC_CONT). */
 void lt_gen_chunk_cont(struct lt_gen *g, uint32_t thread);
 /* Chunks ended from now on compressed (in a version 4 dump) or not. */
-void lt_gen_set_zstd(struct lt_gen *g, bool on);
+void lt_gen_set_lz4(struct lt_gen *g, bool on);
 /* The open chunk's header time (0 unless set: the shim's is its write). */
 void lt_gen_chunk_ticks(struct lt_gen *g, uint64_t ticks);
 

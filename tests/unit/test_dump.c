@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <zstd.h>
+#include <lz4.h>
 
 #include "dump.h"
 #include "dumpgen.h"
@@ -547,9 +547,9 @@ static struct lt_model *coded_model(struct lt_gen *g, struct lt_dump **d)
  * filling): every value in it is a difference from the chunk before.
  * Values far apart and going backwards, around 2^64, take every width.
  */
-enum zstd_mode { ZSTD_NONE, ZSTD_ALL, ZSTD_SOME };
+enum lz4_mode { LZ4_NONE, LZ4_ALL, LZ4_SOME };
 
-static void continued_chunks(enum zstd_mode zmode)
+static void continued_chunks(enum lz4_mode zmode)
 {
 	static const uint64_t frames[] = { 0x401000 };
 	struct lt_gen *g;
@@ -559,9 +559,9 @@ static void continued_chunks(enum zstd_mode zmode)
 	const struct lt_rec_head *h;
 
 	lt_gen_coded_default = true;
-	lt_gen_zstd_default = zmode != ZSTD_NONE;
+	lt_gen_lz4_default = zmode != LZ4_NONE;
 	g = lt_gen_new(0, 0);
-	lt_gen_coded_default = lt_gen_zstd_default = false;
+	lt_gen_coded_default = lt_gen_lz4_default = false;
 	lt_gen_chunk(g, 1);
 	lt_gen_stack(g, 1, frames, 1);
 	lt_gen_alloc_sp(g, LT_FN_MALLOC, 1, 1100, 0xffffffffffff0000ull, 24, 0x7ffc0000);
@@ -569,11 +569,11 @@ static void continued_chunks(enum zstd_mode zmode)
 	/* SOME: the first chunk compressed (LTZK), the second not (LTCC),
 	 * the third compressed again (LTZC). */
 	lt_gen_chunk_cont(g, 1);
-	lt_gen_set_zstd(g, zmode == ZSTD_ALL);
+	lt_gen_set_lz4(g, zmode == LZ4_ALL);
 	lt_gen_free_site(g, 1300, 0xffffffffffff0000ull, 1, 0x7ffbff00);
 	lt_gen_realloc_sp(g, 1, 1400, 1450, 0x10, 0x7f0000001000ull, 48, 5);
 	lt_gen_chunk_cont(g, 1);
-	lt_gen_set_zstd(g, zmode != ZSTD_NONE);
+	lt_gen_set_lz4(g, zmode != LZ4_NONE);
 	lt_gen_thread_name(g, 1460, 0, "main");
 	lt_gen_free_rec(g, LT_FN_FREE, 1500, 0x7f0000001000ull);
 	lt_gen_alloc(g, LT_FN_MALLOC, 1, 1600, 0x20, 7);
@@ -610,8 +610,8 @@ static void continued_chunks(enum zstd_mode zmode)
 	assert_int_equal(((const struct lt_rec_realloc *)h)->new_ptr, 0x7f0000001000ull);
 	assert_int_equal(((const struct lt_rec_realloc *)h)->sp, 5);
 	for (size_t i = 0; i < d->nchunks; i++)
-		assert_int_equal(d->chunks[i].zstd,
-				 zmode == ZSTD_ALL || (zmode == ZSTD_SOME && i != 1));
+		assert_int_equal(d->chunks[i].lz4,
+				 zmode == LZ4_ALL || (zmode == LZ4_SOME && i != 1));
 	lt_model_free(m);
 	lt_dump_close(d);
 	lt_gen_free(g);
@@ -620,21 +620,22 @@ static void continued_chunks(enum zstd_mode zmode)
 static void test_coded_continued_chunk(void **state)
 {
 	(void)state;
-	continued_chunks(ZSTD_NONE);
+	continued_chunks(LZ4_NONE);
 }
 
 /* The same with compressed chunks (version 4), and with some compressed:
  * a chunk goes on from the last whichever way either was written. */
-static void test_zstd_continued_chunk(void **state)
+static void test_lz4_continued_chunk(void **state)
 {
 	(void)state;
-	continued_chunks(ZSTD_ALL);
-	continued_chunks(ZSTD_SOME);
+	continued_chunks(LZ4_ALL);
+	continued_chunks(LZ4_SOME);
 }
 
 /* The golden dump with every chunk compressed: the same numbers, read on
- * one thread and on two, and no crash cut anywhere or corrupted. */
-static void test_zstd_golden(void **state)
+ * one thread and on two, with the image in a memfd or not, and no crash
+ * cut anywhere or corrupted. */
+static void test_lz4_golden(void **state)
 {
 	struct lt_gen *g;
 	char *tmp = lt_gen_tmpname();
@@ -642,14 +643,17 @@ static void test_zstd_golden(void **state)
 	size_t len;
 	(void)state;
 
-	lt_gen_coded_default = lt_gen_zstd_default = true;
+	lt_gen_coded_default = lt_gen_lz4_default = true;
 	g = lt_gen_golden();
-	lt_gen_coded_default = lt_gen_zstd_default = false;
+	lt_gen_coded_default = lt_gen_lz4_default = false;
 	assert_int_equal(((const struct lt_file_header *)lt_gen_data(g, &len))->version, 4);
 	assert_int_equal(lt_gen_write(g, tmp, SIZE_MAX), 0);
 	for (int threads = 0; threads <= 1; threads++) {
 		lt_dump_threads = threads;
 		assert_golden_numbers(tmp);
+		lt_dump_memfd = false;   /* the image in our own memory */
+		assert_golden_numbers(tmp);
+		lt_dump_memfd = true;
 	}
 	lt_dump_threads = was;
 	unlink(tmp);
@@ -663,50 +667,48 @@ static void test_zstd_golden(void **state)
  * A version 4 dump of one chunk of thread 1 whose payload is the n bytes
  * at p (padded with zeros), its magic LTZK, then a trailer.
  */
-static struct lt_gen *zstd_chunk_dump(const void *p, size_t n)
+static struct lt_gen *lz4_chunk_dump(const void *p, size_t n)
 {
 	struct lt_gen *g;
 	size_t at;
 
-	lt_gen_coded_default = lt_gen_zstd_default = true;
+	lt_gen_coded_default = lt_gen_lz4_default = true;
 	g = lt_gen_new(0, 0);
-	lt_gen_coded_default = lt_gen_zstd_default = false;
-	lt_gen_set_zstd(g, false);   /* p is what the file holds */
+	lt_gen_coded_default = lt_gen_lz4_default = false;
+	lt_gen_set_lz4(g, false);   /* p is what the file holds */
 	lt_gen_data(g, &at);
 	lt_gen_chunk(g, 1);
 	lt_gen_raw(g, p, n);
 	lt_gen_chunk_end(g);
 	((struct lt_chunk_header *)(uintptr_t)(lt_gen_data(g, &n) + at))->magic =
-		LT_CHUNK_MAGIC_Z;
+		LT_CHUNK_MAGIC_LZ4;
 	lt_gen_trailer(g, 1200, NULL);
 	return g;
 }
 
-/* content as one zstd frame into out (of cap bytes), with or without the
- * content's size in its header and a checksum; returns its length. */
-static size_t zstd_frame(void *out, size_t cap, const void *content, size_t n,
-			 int size_flag)
+/* content as a compressed payload into out (room for 256 bytes): its
+ * sizes, then its LZ4 block; returns the payload's length. */
+static size_t lz4_payload(uint8_t *out, const void *content, size_t n)
 {
-	ZSTD_CCtx *z = ZSTD_createCCtx();
-	size_t len;
+	struct lt_chunk_lz4 z = { (uint32_t)n, 0 };
+	int len = LZ4_compress_default(content, (char *)out + sizeof(z), (int)n,
+				       256 - (int)sizeof(z));
 
-	assert_non_null(z);
-	ZSTD_CCtx_setParameter(z, ZSTD_c_contentSizeFlag, size_flag);
-	ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
-	len = ZSTD_compress2(z, out, cap, content, n);
-	ZSTD_freeCCtx(z);
-	assert_false(ZSTD_isError(len));
-	return len;
+	assert_true(len > 0);
+	z.block_size = (uint32_t)len;
+	memcpy(out, &z, sizeof(z));
+	return sizeof(z) + (size_t)len;
 }
 
 /* A compressed chunk's faults, each named with the chunk's offset in the
  * file; a record's, in the decompressed chunk, with its own. */
-static void test_zstd_errors(void **state)
+static void test_lz4_errors(void **state)
 {
 	static const uint8_t kind3[] = { 0xe0, 0, 0, 0, 0, 0, 0, 0 };
 	struct { struct lt_rec_head h; uint64_t ticks; } snap = {
 		{ LT_REC_SNAPSHOT, 0, 16, 1 }, 1150 };
-	uint8_t frame[256];
+	uint8_t payload[256 + 16];
+	struct lt_chunk_lz4 *z = (void *)payload;
 	char needle[64];
 	struct lt_gen *g;
 	struct lt_dump *d;
@@ -715,13 +717,13 @@ static void test_zstd_errors(void **state)
 	(void)state;
 
 	/* Whole: read back as written. */
-	n = zstd_frame(frame, sizeof(frame), &snap, sizeof(snap), 1);
-	g = zstd_chunk_dump(frame, n);
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	g = lz4_chunk_dump(payload, n);
 	hsize = ((const struct lt_file_header *)lt_gen_data(g, &len))->header_size;
 	if (open_gen(g, SIZE_MAX, &d, &err, NULL) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(d->nchunks, 2);
-	assert_true(d->chunks[0].zstd);
+	assert_true(d->chunks[0].lz4);
 	assert_int_equal(d->chunks[0].size, sizeof(snap));
 	assert_memory_equal(d->base + d->chunks[0].offset + sizeof(struct lt_chunk_header),
 			    &snap, sizeof(snap));
@@ -730,56 +732,64 @@ static void test_zstd_errors(void **state)
 	lt_gen_free(g);
 	snprintf(needle, sizeof(needle), "compressed chunk at byte %zu", hsize);
 
-	/* Not a frame at all. */
-	g = zstd_chunk_dump(&snap, sizeof(snap));
+	/* Fewer bytes than the block's sizes take. */
+	g = lz4_chunk_dump(payload, 0);
 	expect_error(g, needle);
-	expect_error(g, "does not start with a zstd frame header");
+	expect_error(g, "need 8 bytes for its block's sizes");
 	lt_gen_free(g);
 
-	/* A frame that does not say how long it is. */
-	n = zstd_frame(frame, sizeof(frame), &snap, sizeof(snap), 0);
-	g = zstd_chunk_dump(frame, n);
-	expect_error(g, "that gives its size");
-	lt_gen_free(g);
-
-	/* Content longer than a chunk can be. */
-	{
-		uint8_t *big = calloc(1, LT_CHUNK_MAX + 8);
-
-		assert_non_null(big);
-		n = zstd_frame(frame, sizeof(frame), big, LT_CHUNK_MAX + 8, 1);
-		free(big);
-	}
-	g = zstd_chunk_dump(frame, n);
-	snprintf(needle, sizeof(needle), "holds %u bytes (at most", LT_CHUNK_MAX + 8);
+	/* More than a chunk can hold. */
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	z->raw_size = LT_CHUNK_MAX + 1;
+	g = lz4_chunk_dump(payload, n);
+	snprintf(needle, sizeof(needle), "holds %u bytes (at most", LT_CHUNK_MAX + 1);
 	expect_error(g, needle);
 	lt_gen_free(g);
 	snprintf(needle, sizeof(needle), "compressed chunk at byte %zu", hsize);
 
-	/* A checksum that does not match. */
-	n = zstd_frame(frame, sizeof(frame), &snap, sizeof(snap), 1);
-	frame[n - 1] ^= 0x5a;
-	g = zstd_chunk_dump(frame, n);
+	/* A block longer than the chunk, or shorter by more than padding. */
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	z->block_size += 8;
+	g = lz4_chunk_dump(payload, n);
+	expect_error(g, "expected the chunk less up to 7 bytes of padding");
+	lt_gen_free(g);
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	g = lz4_chunk_dump(payload, n + 8);
+	expect_error(g, "expected the chunk less up to 7 bytes of padding");
+	lt_gen_free(g);
+
+	/* Bytes after the block that are not padding. */
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	if (n % 8 == 0)   /* then it has none: make room for one */
+		n++;
+	payload[n] = 1;
+	g = lz4_chunk_dump(payload, n + 1);
+	expect_error(g, "has data after its LZ4 block");
+	lt_gen_free(g);
+
+	/* A block that does not decode, and one that decodes to fewer bytes
+	 * than it says. */
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	memset(payload + sizeof(*z), 0xff, n - sizeof(*z));
+	g = lz4_chunk_dump(payload, n);
 	expect_error(g, needle);
-	expect_error(g, "checksum");
+	expect_error(g, "its LZ4 block is bad");
+	lt_gen_free(g);
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	z->raw_size = sizeof(snap) + 8;
+	g = lz4_chunk_dump(payload, n);
+	expect_error(g, "holds 16 bytes, not the 24 it says");
 	lt_gen_free(g);
 
-	/* Bytes after the frame that are not padding. */
-	n = zstd_frame(frame, sizeof(frame), &snap, sizeof(snap), 1);
-	frame[n] = 1;
-	g = zstd_chunk_dump(frame, n + 1);
-	expect_error(g, "has data after its zstd frame");
-	lt_gen_free(g);
-
-	/* A bad record inside a good frame. */
-	n = zstd_frame(frame, sizeof(frame), kind3, sizeof(kind3), 1);
-	g = zstd_chunk_dump(frame, n);
+	/* A bad record inside a good block. */
+	n = lz4_payload(payload, kind3, sizeof(kind3));
+	g = lz4_chunk_dump(payload, n);
 	expect_error(g, "coded record at byte");
 	lt_gen_free(g);
 
 	/* Version 3 knows no compressed chunk. */
-	n = zstd_frame(frame, sizeof(frame), &snap, sizeof(snap), 1);
-	g = zstd_chunk_dump(frame, n);
+	n = lz4_payload(payload, &snap, sizeof(snap));
+	g = lz4_chunk_dump(payload, n);
 	((struct lt_file_header *)(uintptr_t)lt_gen_data(g, &len))->version = 3;
 	expect_error(g, "has bad magic");
 	lt_gen_free(g);
@@ -1017,9 +1027,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_coded_golden),
 		cmocka_unit_test(test_coded_continued_chunk),
 		cmocka_unit_test(test_coded_errors),
-		cmocka_unit_test(test_zstd_golden),
-		cmocka_unit_test(test_zstd_continued_chunk),
-		cmocka_unit_test(test_zstd_errors),
+		cmocka_unit_test(test_lz4_golden),
+		cmocka_unit_test(test_lz4_continued_chunk),
+		cmocka_unit_test(test_lz4_errors),
 		cmocka_unit_test(test_split_index),
 		cmocka_unit_test(test_spare_cpu),
 	};

@@ -1,12 +1,12 @@
 /*
  * test_model's cases again on version 4 dumps, as the shim writes them:
- * coded records, and every chunk a zstd frame that the reader must
+ * coded records, and every chunk an LZ4 block that the reader must
  * decompress before it reads a record.
  */
 #include "test_model.c"
 
-__attribute__((constructor)) static void zstd_dumps(void)
+__attribute__((constructor)) static void lz4_dumps(void)
 {
 	lt_gen_coded_default = true;
-	lt_gen_zstd_default = true;
+	lt_gen_lz4_default = true;
 }
