@@ -28,7 +28,7 @@ static const struct opt_desc {
 	{ "LIBTRACE_FOLLOW",          OPT_BOOL,   "1",          &lt_opt.follow, 0 },
 	{ "LIBTRACE_SNAPSHOT_SIGNAL", OPT_SIGNAL, "",           &lt_opt.snapshot_signal, 0 },
 	{ "LIBTRACE_QUIET",           OPT_BOOL,   "0",          &lt_opt.quiet,  0 },
-	{ "LIBTRACE_COMPRESS",        OPT_BOOL,   "1",          &lt_opt.compress, 0 },
+	{ "LIBTRACE_COMPRESS",        OPT_BOOL,   "0",          &lt_opt.compress, 0 },
 	{ "LIBTRACE_RUN_LOG",         OPT_STRING, "",           lt_opt.run_log, sizeof(lt_opt.run_log) },
 };
 

@@ -203,7 +203,7 @@ elif strace -f -qq -s 0 -e trace=writev -o "$tmp/bufgrow.strace" \
 else
 	not_ok "bufgrow ran under strace"
 fi
-# Compressed chunks (the default) against plain ones (LIBTRACE_COMPRESS=0):
+# Compressed chunks (LIBTRACE_COMPRESS=1) against plain ones (the default):
 # the same report of the same run, from a dump at least 3 times smaller.
 for z in 1 0; do
 	env LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_COMPRESS=$z \
@@ -240,10 +240,11 @@ else
 	not_ok "compress: reports $1, compressed chunks $2 (plain run ${3:-?}), plain dump ${4:-?} times the compressed one (want the same, >0, 0, >= 3)"
 fi
 # Snapshots while threads allocate: the chunks written after each continue
-# the coded state of the last (tests/shim/snapcont.c).  Every allocation of
-# the workers is counted, and exactly the blocks they kept are leaked.
+# the coded state of the last (tests/shim/snapcont.c), and are compressed
+# (LIBTRACE_COMPRESS=1).  Every allocation of the workers is counted, and
+# exactly the blocks they kept are leaked.
 cc -O1 -g -fno-builtin -pthread -o "$tmp/snapcont" tests/shim/snapcont.c || exit 1
-if traced snapcont LIBTRACE_SNAPSHOT_SIGNAL=USR2; then
+if traced snapcont LIBTRACE_SNAPSHOT_SIGNAL=USR2 LIBTRACE_COMPRESS=1; then
 	got=$(python3 - "$tmp/snapcont.lt" "$tmp/snapcont.json" <<'PY'
 import json, struct, sys
 data = open(sys.argv[1], "rb").read()

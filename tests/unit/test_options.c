@@ -18,6 +18,7 @@ static void clear_env(void)
 	unsetenv("LIBTRACE_FOLLOW");
 	unsetenv("LIBTRACE_SNAPSHOT_SIGNAL");
 	unsetenv("LIBTRACE_QUIET");
+	unsetenv("LIBTRACE_COMPRESS");
 }
 
 static void test_defaults(void **state)
@@ -30,6 +31,7 @@ static void test_defaults(void **state)
 	assert_int_equal(lt_opt.sample, 0);
 	assert_true(lt_opt.follow);
 	assert_false(lt_opt.quiet);
+	assert_false(lt_opt.compress);
 	assert_int_equal(lt_opt.snapshot_signal, 0);
 }
 
@@ -105,10 +107,12 @@ static void test_booleans_and_output(void **state)
 	clear_env();
 	setenv("LIBTRACE_FOLLOW", "0", 1);
 	setenv("LIBTRACE_QUIET", "yes", 1);
+	setenv("LIBTRACE_COMPRESS", "1", 1);
 	setenv("LIBTRACE_OUTPUT", "/tmp/%h-%e-%p.lt", 1);
 	assert_int_equal(lt_options_load(), 0);
 	assert_false(lt_opt.follow);
 	assert_true(lt_opt.quiet);
+	assert_true(lt_opt.compress);
 	assert_string_equal(lt_opt.output, "/tmp/%h-%e-%p.lt");
 }
 
