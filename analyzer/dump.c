@@ -644,7 +644,7 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 	uint64_t off = d->hdr->header_size, at = off;
 	const struct lt_rec_head *last_rec = NULL;
 	struct lt_err bad_header = { "" };
-	bool bad = false;
+	bool bad = false, any_lz4 = false;
 	size_t cap = 0;
 
 	while (off < d->len) {
@@ -695,6 +695,7 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 			bad = true;
 			break;
 		}
+		any_lz4 |= z;
 		struct lt_dump_chunk c = {
 			.offset = at, .ticks = ch->ticks, .thread = ch->thread,
 			.seq = ch->seq, .size = raw,
@@ -713,8 +714,9 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 	}
 	bool whole = off == d->len;
 
+	/* Without a compressed chunk the image would be the file itself. */
 	d->data_end = at;
-	if (d->compressed && make_image(d, at, err) < 0)
+	if (any_lz4 && make_image(d, at, err) < 0)
 		return -1;
 	if (check_chunks(d, &last_rec, err) < 0)
 		return -1;

@@ -663,6 +663,34 @@ static void test_lz4_golden(void **state)
 	lt_gen_free(g);
 }
 
+/* A version 4 dump without a compressed chunk (the shim's default) is
+ * read from the file itself, as version 3: no image to fill. */
+static void test_lz4_none(void **state)
+{
+	struct lt_gen *g;
+	struct lt_dump *d;
+	struct lt_err err = { "" };
+	size_t len;
+	(void)state;
+
+	lt_gen_coded_default = lt_gen_lz4_default = true;
+	g = lt_gen_new(0, 0);
+	lt_gen_coded_default = lt_gen_lz4_default = false;
+	lt_gen_set_lz4(g, false);
+	lt_gen_chunk(g, 1);
+	lt_gen_alloc(g, LT_FN_MALLOC, 0, 1100, 0x10, 8);
+	lt_gen_trailer(g, 1200, NULL);
+	assert_int_equal(((const struct lt_file_header *)lt_gen_data(g, &len))->version, 4);
+	if (open_gen(g, SIZE_MAX, &d, &err, NULL) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(d->map_len, 0);
+	assert_false(d->chunks[0].lz4);
+	assert_int_equal(d->len, len);
+	assert_non_null(d->trailer);
+	lt_dump_close(d);
+	lt_gen_free(g);
+}
+
 /*
  * A version 4 dump of one chunk of thread 1 whose payload is the n bytes
  * at p (padded with zeros), its magic LTZK, then a trailer.
@@ -1028,6 +1056,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_coded_continued_chunk),
 		cmocka_unit_test(test_coded_errors),
 		cmocka_unit_test(test_lz4_golden),
+		cmocka_unit_test(test_lz4_none),
 		cmocka_unit_test(test_lz4_continued_chunk),
 		cmocka_unit_test(test_lz4_errors),
 		cmocka_unit_test(test_split_index),
