@@ -38,7 +38,7 @@ struct lt_options {
 	bool     follow;            /* LIBTRACE_FOLLOW */
 	int      snapshot_signal;   /* LIBTRACE_SNAPSHOT_SIGNAL, 0 = off */
 	bool     quiet;             /* LIBTRACE_QUIET */
-	bool     compress;          /* LIBTRACE_COMPRESS: zstd chunks */
+	bool     compress;          /* LIBTRACE_COMPRESS: LZ4 chunks */
 	char     run_log[512];      /* LIBTRACE_RUN_LOG (set by `libtrace run`) */
 };
 #define LT_MAX_DEPTH 256

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
 #include <lz4.h>
 
 #include "shim.h"
@@ -76,8 +77,8 @@ static int write_all(const struct iovec *iov_in, int n)
 /* ---- compression ---------------------------------------------------------- */
 
 /*
- * Chunks go out compressed with LZ4 by the thread that writes them
- * (LIBTRACE_COMPRESS=0: as they are).  That thread takes one of ZSLOTS
+ * With LIBTRACE_COMPRESS=1, chunks go out compressed with LZ4 by the
+ * thread that writes them.  That thread takes one of ZSLOTS
  * compression states without waiting; when every one is taken, or the
  * block would not be smaller, the chunk goes out as it is: a reader takes
  * either.  A state's memory (its 16 KiB table, room for a chunk with its
