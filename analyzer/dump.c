@@ -536,6 +536,16 @@ static int check_chunks(struct lt_dump *d, const struct lt_rec_head **last,
 	return 0;
 }
 
+/* n bytes at byte off of the file, read with pread so that the mapping's
+ * pages stay untouched (see index_chunks); from the mapping where that
+ * fails. */
+static void read_at(const struct lt_dump *d, int fd, uint64_t off, void *buf,
+		    size_t n)
+{
+	if (pread(fd, buf, n, (off_t)off) != (ssize_t)n)
+		memcpy(buf, d->base + off, n);
+}
+
 /* A compressed chunk's magic (version 4). */
 static bool lz4_magic(uint32_t magic)
 {
@@ -545,7 +555,7 @@ static bool lz4_magic(uint32_t magic)
 /*
  * How long the payload of the compressed chunk at byte off, of size bytes
  * in the file, is uncompressed, from its struct lt_chunk_lz4, into *raw;
- * or a message.  Read with pread as the chunk headers are.
+ * or a message.
  */
 static int lz4_raw_size(const struct lt_dump *d, int fd, uint64_t off,
 			uint32_t size, uint32_t *raw, struct lt_err *err)
@@ -558,8 +568,7 @@ static int lz4_raw_size(const struct lt_dump *d, int fd, uint64_t off,
 				  "size %u (need %zu bytes for its block's sizes)",
 				  d->path, at, size, sizeof(z));
 	off += sizeof(struct lt_chunk_header);
-	if (pread(fd, &z, sizeof(z), (off_t)off) != (ssize_t)sizeof(z))
-		memcpy(&z, d->base + off, sizeof(z));
+	read_at(d, fd, off, &z, sizeof(z));
 	if (z.raw_size > LT_CHUNK_MAX)
 		return lt_err_set(err, "%s: compressed chunk at byte %llu holds "
 				  "%u bytes (at most %u)", d->path, at,
@@ -661,8 +670,7 @@ static int index_chunks(struct lt_dump *d, int fd, struct lt_err *err)
 				 (unsigned long long)avail);
 			break;
 		}
-		if (pread(fd, &hbuf, sizeof(hbuf), (off_t)off) != sizeof(hbuf))
-			memcpy(&hbuf, d->base + off, sizeof(hbuf));
+		read_at(d, fd, off, &hbuf, sizeof(hbuf));
 		z = d->compressed && lz4_magic(ch->magic);
 		if (ch->magic != LT_CHUNK_MAGIC && !z &&
 		    !(d->coded && ch->magic == LT_CHUNK_MAGIC_CONT)) {

@@ -28,6 +28,7 @@ MAGIC = b"LTDUMP\x1a\n"
 CHUNK_MAGIC = 0x4B43544C
 CHUNK_MAGICS = (CHUNK_MAGIC, 0x4343544C)            # LTCK, LTCC
 LZ4_MAGICS = (0x4B5A544C, 0x435A544C)               # LTZK, LTZC: an LZ4 block
+CONT_MAGICS = (0x4343544C, 0x435A544C)              # LTCC, LTZC: continued
 REC_TRAILER = 16
 END_REASONS = {1: "exit", 2: "_exit", 3: "signal", 4: "exec", 5: "error"}
 
@@ -96,7 +97,7 @@ def dump_info(path):
     info.update(version=version, pid=pid, ppid=ppid, flags=flags, exe=exe,
                 argv=argv, parent_dump=parent, forked=bool(flags & 1))
     off = header_size
-    chunks, trailer, last_end = 0, None, off
+    chunks, compressed, continued, trailer, last_end = 0, 0, 0, None, off
     while off + CHUNK.size <= len(data):
         magic, size, thread, _seq, _t, _m = CHUNK.unpack_from(data, off)
         if magic not in CHUNK_MAGICS + LZ4_MAGICS or off + CHUNK.size + size > len(data):
@@ -114,9 +115,13 @@ def dump_info(path):
                                bytes_allocated=v[9], threads_created=v[10],
                                lost_events=v[11], stacks=v[12], chunks=v[13])
         chunks += 1
+        compressed += magic in LZ4_MAGICS
+        continued += magic in CONT_MAGICS
         off += CHUNK.size + size
         last_end = off
-    info.update(chunks=chunks, trailer=trailer, garbage_after=len(data) - last_end)
+    info.update(chunks=chunks, compressed_chunks=compressed,
+                continued_chunks=continued, trailer=trailer,
+                garbage_after=len(data) - last_end)
     return info
 
 

@@ -213,20 +213,17 @@ for z in 1 0; do
 		> "$tmp/compress$z.json" || not_ok "churn ran traced with LIBTRACE_COMPRESS=$z"
 done
 got=$(python3 - "$tmp/compress1" "$tmp/compress0" <<'PY'
-import json, struct, sys
+import json, sys
+sys.path.insert(0, "tests/integration")
+from ltcheck import dump_info
 out = []
 for base in sys.argv[1:]:
-    data = open(base + ".lt", "rb").read()
-    off, z = struct.unpack_from("<I", data, 12)[0], 0
-    while off + 32 <= len(data):
-        magic, size = struct.unpack_from("<II", data, off)
-        z += magic in (0x4B5A544C, 0x435A544C)   # "LTZK", "LTZC"
-        off += 32 + size
+    info = dump_info(base + ".lt")
     d = json.load(open(base + ".json"))
     sites = sorted((tuple(f.get("function") or "?" for f in s["frames"]), s["calls"],
                     s["bytes"], s["temporary"], s["leaked_bytes"])
                    for s in d["sites_by_calls"])
-    out.append((len(data), z, d["totals"], sites))
+    out.append((info["size"], info["compressed_chunks"], d["totals"], sites))
 (zlen, zn, zt, zs), (plen, pn, pt, ps) = out
 same = zt == pt and zs == ps and zt["allocations"] >= 400000
 print("%s %d %d %.1f" % ("same" if same else "differ", zn, pn, plen / zlen))
@@ -246,13 +243,10 @@ fi
 cc -O1 -g -fno-builtin -pthread -o "$tmp/snapcont" tests/shim/snapcont.c || exit 1
 if traced snapcont LIBTRACE_SNAPSHOT_SIGNAL=USR2 LIBTRACE_COMPRESS=1; then
 	got=$(python3 - "$tmp/snapcont.lt" "$tmp/snapcont.json" <<'PY'
-import json, struct, sys
-data = open(sys.argv[1], "rb").read()
-off, cont = struct.unpack_from("<I", data, 12)[0], 0
-while off + 32 <= len(data):
-    magic, size = struct.unpack_from("<II", data, off)
-    cont += magic in (0x4343544C, 0x435A544C)   # "LTCC", "LTZC": continued
-    off += 32 + size
+import json, sys
+sys.path.insert(0, "tests/integration")
+from ltcheck import dump_info
+cont = dump_info(sys.argv[1])["continued_chunks"]
 d = json.load(open(sys.argv[2]))
 calls = blocks = nbytes = 0
 for s in d["sites_by_calls"]:
