@@ -28,6 +28,14 @@
  * first unwind on a new stack costs libunwind system calls to validate the
  * memory it reads, and a trace cache mapped and unmapped per thread).
  * Every hit still reads back each return address it predicts.
+ *
+ * A frame whose size varies cannot be predicted from its size, but where
+ * it keeps a frame pointer (alloca does, and so do a JIT's frames: V8 calls
+ * into C++ through builtins whose frames vary with the arguments and the
+ * stack's alignment), its rbp says where it ends.  The entry then also says
+ * where the frames below saved that rbp, and a hit checks that the rbp
+ * found there puts the frame's return address where the entry has it (see
+ * predict_slots).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,9 +46,10 @@
 
 #define CACHE_WAYS      4     /* stacks per (ret, sp, caller) */
 #define CACHE_DEPTH     64    /* deeper stacks are unwound every time */
-#define CACHE_SETS_MIN  256   /* per kind, to start with: 320 KiB */
-#define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 5 MiB */
+#define CACHE_SETS_MIN  256   /* per kind, to start with: 432 KiB */
+#define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 6.75 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
+#define CACHE_FP        24    /* frames of varying size a cached stack may cross */
 /* A call whose stack pointer lies further than this from the highest slot an
  * exact unwind found on the thread (hi) runs on another stack (a coroutine's,
  * a signal stack): its slots are never predicted or cached, so that a frame
@@ -56,6 +65,12 @@ struct cache_entry {
 	uint64_t stamp;
 	uint8_t  depth;                        /* the depth asked for */
 	uint8_t  n;                            /* frames in the stack */
+	uint8_t  nfp;                          /* checks in fp_frame, fp_below */
+	/* Frame i = fp_frame[k]'s size varies: its rbp was saved fp_below[k]
+	 * words below slot i, and its return address (slot i + 1) lies 8
+	 * bytes above where that points. */
+	uint8_t  fp_frame[CACHE_FP];
+	uint8_t  fp_below[CACHE_FP];
 	uint16_t slots[CACHE_DEPTH];           /* frames[i] at sp + 8 * this - 8 */
 };
 
@@ -183,32 +198,38 @@ static inline unsigned fs_get(_Atomic uint64_t *t, uint64_t ip)
 	return words == FS_END ? 0 : words;
 }
 
-/* Records ip's size; FS_VARIABLE wins over any size already there, and any
- * size over FS_END. */
-static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
-{
-	unsigned h = fs_slot(ip);
-	uint64_t want = ip | (uint64_t)words << 48;
+/* What key should hold once want is merged into have (0: nothing yet). */
+typedef unsigned (*fs_merge_fn)(unsigned have, unsigned want);
 
-	if (!ip || ip > FS_IP_MASK || !words)
+/* FS_VARIABLE wins over any size already there, and any size over
+ * FS_END; otherwise the first size stays. */
+static unsigned fs_merge_size(unsigned have, unsigned want)
+{
+	if (have == FS_VARIABLE || want == FS_VARIABLE)
+		return FS_VARIABLE;
+	return !have || have == FS_END ? want : have;
+}
+
+static void fs_merge(_Atomic uint64_t *t, uint64_t key, unsigned want, fs_merge_fn merge)
+{
+	unsigned h = fs_slot(key);
+
+	if (!key || key > FS_IP_MASK || !want)
 		return;
 	for (unsigned i = 0; i < FS_PROBES; i++) {
 		_Atomic uint64_t *e = &t[(h + i) & ((1u << FS_BITS) - 1)];
 		uint64_t v = atomic_load_explicit(e, memory_order_relaxed);
 
 		for (;;) {
-			if (v && (v & FS_IP_MASK) != ip)
+			if (v && (v & FS_IP_MASK) != key)
 				break;                  /* someone else's: probe on */
 			unsigned have = v ? (unsigned)(v >> 48) : 0;
+			unsigned now = merge(have, want);
 
-			if (v == want || have == FS_VARIABLE)
+			if (now == have)
 				return;
-			if (have && words == FS_END)
-				return;                 /* a size is known */
-			if (have && have != FS_END && words != FS_VARIABLE)
-				return;                 /* first size stays */
-			if (atomic_compare_exchange_weak(e, &v, want)) {
-				if (words == FS_VARIABLE)
+			if (atomic_compare_exchange_weak(e, &v, key | (uint64_t)now << 48)) {
+				if (merge == fs_merge_size && now == FS_VARIABLE)
 					atomic_fetch_add_explicit(&fs_epoch, 1,
 								  memory_order_relaxed);
 				return;
@@ -216,6 +237,51 @@ static void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 		}
 	}
 	atomic_store_explicit(&fs_full, true, memory_order_relaxed);
+}
+
+/* Records ip's size in words, FS_VARIABLE or FS_END. */
+static inline void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
+{
+	fs_merge(t, ip, words, fs_merge_size);
+}
+
+/*
+ * What the frame pointer tells about ip, kept in the same table under ip
+ * with bit 47 set (never set in a user-space address).  The low byte says
+ * where the function that ip returns into, at that ip, keeps its caller's
+ * rbp: FI_SAVE_NONE when the walk could not tell, FI_KEPT when it leaves
+ * rbp alone, else how many words below its own return address it saved
+ * it.  FI_FP_OK: its frame size varies, and its return address is at its
+ * rbp + 8 (a frame pointer); FI_FP_BAD: it varies and is not (a frame
+ * realigned through another register).
+ */
+#define FI_KEY       (1ull << 47)
+#define FI_SAVE      0xffu
+#define FI_SAVE_NONE 0xfeu
+#define FI_KEPT      0xffu
+#define FI_FP_OK     0x100u
+#define FI_FP_BAD    0x200u
+
+static unsigned fs_merge_fp(unsigned have, unsigned want)
+{
+	unsigned save = have & FI_SAVE, fp = (have | want) & (FI_FP_OK | FI_FP_BAD);
+
+	if (!save)
+		save = want & FI_SAVE;
+	else if ((want & FI_SAVE) && (want & FI_SAVE) != save)
+		save = FI_SAVE_NONE;            /* two answers: neither */
+	return save | (fp & FI_FP_BAD ? FI_FP_BAD : fp);
+}
+
+static inline unsigned fi_get(_Atomic uint64_t *t, uint64_t ip)
+{
+	return ip & FI_KEY ? 0 : fs_get_raw(t, ip | FI_KEY);
+}
+
+static inline void fi_put(_Atomic uint64_t *t, uint64_t ip, unsigned info)
+{
+	if (!(ip & FI_KEY))
+		fs_merge(t, ip | FI_KEY, info, fs_merge_fp);
 }
 
 /* The return address in the caller's frame, from ret's frame size; 0 when
@@ -270,8 +336,9 @@ static inline unsigned set_of(uint64_t ret, uint64_t caller, uint64_t sp, uint32
 }
 
 /* Whether the stack above a call at sp is c's: every return address where
- * c says it is.  (Its slots lie below the stack's end: they did where c was
- * made, at the same distance from it.) */
+ * c says it is, and each frame of varying size ending where c says.  (Its
+ * slots lie below the stack's end: they did where c was made, at the same
+ * distance from it.) */
 static bool still_valid(const struct cache_entry *c, uint64_t sp)
 {
 	uint32_t n;
@@ -281,33 +348,101 @@ static bool still_valid(const struct cache_entry *c, uint64_t sp)
 		if (*(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)c->slots[i] - 8) !=
 		    frames[i])
 			return false;
+	for (uint32_t k = 0; k < c->nfp; k++) {
+		uint32_t i = c->fp_frame[k];
+		uint64_t at = sp + 8 * ((uint64_t)c->slots[i] - c->fp_below[k]) - 8;
+
+		if (*(const volatile uint64_t *)(uintptr_t)at != sp + 8 * (uint64_t)c->slots[i + 1] - 16)
+			return false;
+	}
 	return true;
 }
 
+/* Where a hit must find the rbp of each frame whose size varies. */
+struct fp_checks {
+	uint32_t n;
+	uint8_t  frame[CACHE_FP];
+	uint8_t  below[CACHE_FP];               /* words below slots[frame] */
+};
+
 /*
- * Slots of frames[0..n) for a stack whose call has stack pointer sp, from
- * the frame sizes: 1 when every slot is known and holds the frame unwound,
- * 0 when a size is missing (learn them), -1 when the stack cannot be
- * cached.
+ * Where frame v's rbp was saved: by the nearest callee that did not leave
+ * rbp alone, at the place its own frame keeps it.  0 when that is not
+ * known yet (learn it), 1 when nothing below saved it (it is still in the
+ * register when the shim is called, or the walk could not tell), else the
+ * address.
+ */
+static uint64_t fp_saved_at(_Atomic uint64_t *fs, const uint64_t *frames, uint32_t v,
+			    const uint64_t *slots)
+{
+	for (uint32_t j = v; j-- > 0;) {
+		unsigned save = fi_get(fs, frames[j]) & FI_SAVE;
+
+		if (!save)
+			return 0;
+		if (save == FI_SAVE_NONE)
+			return 1;
+		if (save != FI_KEPT)
+			return slots[j + 1] - (uint64_t)save * sizeof(uint64_t);
+	}
+	return 1;
+}
+
+/*
+ * Slots of frames[0..n) for a stack whose call has stack pointer sp: 1 when
+ * every slot is known and holds the frame unwound, 0 when something is not
+ * known yet (a walk over the first *need frames would learn it), -1 when
+ * the stack cannot be cached.
+ *
+ * A slot lies its callee's frame size above the callee's.  Above a frame
+ * whose size varies, it lies at that frame's rbp + 8, where the frame is
+ * known to keep a frame pointer (FI_FP_OK), and fp says where a hit finds
+ * that rbp again.  Frame 0's rbp was saved by the shim, if at all: a stack
+ * whose frame 0 varies is not cached.
  */
 static int predict_slots(_Atomic uint64_t *fs, uint64_t hi, uint64_t sp,
-			 const uint64_t *frames, uint32_t n, uint64_t *slots)
+			 const uint64_t *frames, uint32_t n, uint64_t *slots,
+			 struct fp_checks *fp, uint32_t *need)
 {
 	uint64_t s = sp - sizeof(uint64_t);
 
 	slots[0] = s;
+	fp->n = 0;
 	for (uint32_t i = 1; i < n; i++) {
-		unsigned words = fs_get(fs, frames[i - 1]);
+		uint32_t v = i - 1;
+		unsigned words = fs_get(fs, frames[v]);
 
+		*need = i + 1;
 		if (!words)
 			return 0;
-		if (words == FS_VARIABLE)
-			return -1;
-		s += (uint64_t)words * sizeof(uint64_t);
+		if (words != FS_VARIABLE) {
+			s += (uint64_t)words * sizeof(uint64_t);
+		} else {
+			unsigned info = fi_get(fs, frames[v]);
+
+			if (v == 0 || (info & FI_FP_BAD) || fp->n == CACHE_FP)
+				return -1;
+			uint64_t at = info & FI_FP_OK ? fp_saved_at(fs, frames, v, slots) : 0;
+
+			if (at <= 1)
+				return at ? -1 : 0;
+			if (at < sp || slots[v] - at > (uint64_t)UINT8_MAX * sizeof(uint64_t))
+				return -1;
+			uint64_t rbp = *(const volatile uint64_t *)(uintptr_t)at;
+
+			if (rbp % sizeof(uint64_t) || rbp <= s)
+				return -1;
+			if (rbp >= hi)
+				return 0;       /* deeper than this thread was walked */
+			fp->frame[fp->n] = (uint8_t)v;
+			fp->below[fp->n++] = (uint8_t)((slots[v] - at) / sizeof(uint64_t));
+			s = rbp + sizeof(uint64_t);
+		}
 		if (s + sizeof(uint64_t) > hi)
 			return 0;
 		if (*(const volatile uint64_t *)(uintptr_t)s != frames[i]) {
-			fs_put(fs, frames[i - 1], FS_VARIABLE);
+			if (words != FS_VARIABLE)
+				fs_put(fs, frames[v], FS_VARIABLE);
 			return -1;
 		}
 		slots[i] = s;
@@ -316,18 +451,19 @@ static int predict_slots(_Atomic uint64_t *fs, uint64_t hi, uint64_t sp,
 }
 
 /*
- * Steps through the first n frames of this stack, records the size of every
- * ip but the last for next time, and fills slots[0..n).  false when the
- * walk disagrees with frames or met a signal frame.
+ * Steps through the first n frames of this stack and records, for every ip
+ * but the last, its frame size and what its frame pointer tells (FI_*);
+ * fills slots[0..n).  false when the walk disagrees with frames or met a
+ * signal frame.
  */
 static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
 		       void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
 		       uint64_t *slots)
 {
-	uint64_t walked[CACHE_DEPTH], sig;
+	uint64_t walked[CACHE_DEPTH], at[CACHE_DEPTH], sig;
 
 	lt_unwind_quiet_begin();
-	uint32_t got = lt_unwind_slots(ret, walked, slots, &sig, n);
+	uint32_t got = lt_unwind_slots(ret, walked, slots, at, &sig, n);
 	lt_unwind_quiet_end();
 
 	if (got != n || slots[0] + sizeof(uint64_t) != sp ||
@@ -335,12 +471,32 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 		return false;
 	for (uint32_t i = 0; i + 1 < n; i++) {
 		uint64_t size = slots[i + 1] - slots[i];
+		unsigned had = fs_get(fs, frames[i]);
 
 		if (slots[i + 1] <= slots[i] || size % sizeof(uint64_t) ||
-		    size / sizeof(uint64_t) >= FS_END || (sig >> i & 1))
+		    size / sizeof(uint64_t) >= FS_END || (sig >> i & 1) ||
+		    (had && had != size / sizeof(uint64_t)))
 			fs_put(fs, frames[i], FS_VARIABLE);
 		else
 			fs_put(fs, frames[i], (unsigned)(size / sizeof(uint64_t)));
+		if (sig)
+			continue;
+		/* at[i + 1] is where frame i's caller's rbp was: in frame i,
+		 * or where it was for frame i too (frame i left rbp alone). */
+		uint64_t a = at[i + 1];
+		unsigned info = a >= slots[i] + sizeof(uint64_t) && a < slots[i + 1] &&
+				a % sizeof(uint64_t) == 0 &&
+				(slots[i + 1] - a) / sizeof(uint64_t) < FI_SAVE_NONE ?
+				(unsigned)((slots[i + 1] - a) / sizeof(uint64_t)) :
+				a && a == at[i] ? FI_KEPT : FI_SAVE_NONE;
+
+		/* A frame of varying size above frame 0, with its rbp saved
+		 * in a frame of the program's: a frame pointer, or not? */
+		if (i > 0 && fs_get(fs, frames[i]) == FS_VARIABLE && at[i] >= sp &&
+		    at[i] < slots[i] && at[i] % sizeof(uint64_t) == 0)
+			info |= *(const volatile uint64_t *)(uintptr_t)at[i] + sizeof(uint64_t) ==
+				slots[i + 1] ? FI_FP_OK : FI_FP_BAD;
+		fi_put(fs, frames[i], info);
 	}
 	if (cache->hi_gen != gen || cache->hi < slots[n - 1] + sizeof(uint64_t)) {
 		cache->hi = slots[n - 1] + sizeof(uint64_t);
@@ -350,34 +506,28 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 }
 
 /*
- * The exact slots of this stack, learning the frame sizes it lacks.  Each
- * step costs libunwind's global lock and its sigprocmask calls, so when
- * only frames near the top are new (a new call site under known callers),
- * the walk stops below the deepest of them and the rest is predicted from
- * the sizes, each slot checked as usual.  true when the stack can be
- * cached.
+ * The slots of this stack, learning what predict_slots lacked.  Each step
+ * costs libunwind's global lock and its sigprocmask calls, so when only
+ * frames near the top are new (a new call site under known callers), the
+ * walk stops at the first need frames and the rest is predicted, each slot
+ * checked as usual.  1 when the stack can be cached, else -1.
  */
-static bool learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
-			uint64_t top, void *ret, uint64_t sp, const uint64_t *frames,
-			uint32_t n, uint64_t *slots)
+static int learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint32_t gen,
+		       uint64_t top, void *ret, uint64_t sp, const uint64_t *frames,
+		       uint32_t n, uint64_t *slots, struct fp_checks *fp, uint32_t need)
 {
-	uint32_t need = 0;
+	for (;;) {
+		bool all = need >= n;
 
-	for (uint32_t i = n - 1; i-- > 0;)
-		if (!fs_get(fs, frames[i])) {
-			need = i + 2;           /* frame i's size: slot i + 1 */
-			break;
-		}
-	if (need && need < n) {
-		if (!walk_slots(fs, cache, gen, ret, sp, frames, need, slots))
-			return false;
+		if (!walk_slots(fs, cache, gen, ret, sp, frames, all ? n : need, slots))
+			return -1;
 		int known = predict_slots(fs, top ? top : cache->hi_gen == gen ? cache->hi : 0,
-					  sp, frames, n, slots);
-		if (known)
-			return known > 0;
+					  sp, frames, n, slots, fp, &need);
+		if (known || all)
+			return known > 0 ? 1 : -1;
 		/* Deeper than this thread's stack was ever walked: all of it. */
+		need = n;
 	}
-	return walk_slots(fs, cache, gen, ret, sp, frames, n, slots);
 }
 
 /*
@@ -474,13 +624,15 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		*id = LT_STACK_NONE;
 		goto out;
 	}
-	int known = predict_slots(fs, hi, sp, frames, n, slots);
+	struct fp_checks fp;
+	uint32_t need = n;
+	int known = predict_slots(fs, hi, sp, frames, n, slots, &fp, &need);
 
 	if (known == 0 && atomic_load_explicit(&fs_full, memory_order_relaxed))
 		known = -1;
 	if (known == 0)
 		known = learn_slots(fs, b->cache, b->cache_gen, b->stack_top, ret, sp,
-				    frames, n, slots) ? 1 : -1;
+				    frames, n, slots, &fp, need);
 	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
 		if (by_caller && n >= 2 && frames[1] != caller) {
 			/* Next time the frame size will be known: file it there. */
@@ -499,6 +651,9 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		c->slots[0] = 0;        /* frames[0] is ret, checked above */
 		for (uint32_t i = 1; i < n; i++)
 			c->slots[i] = (uint16_t)((slots[i] + 8 - sp) / 8);
+		c->nfp = (uint8_t)fp.n;
+		memcpy(c->fp_frame, fp.frame, fp.n);
+		memcpy(c->fp_below, fp.below, fp.n);
 	}
 	*id = lt_stacks_use(e);
 out:

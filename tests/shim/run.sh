@@ -37,7 +37,7 @@ fi
 # paths NAME DESCRIPTION CFLAGS...: build tests/shim/NAME.c, run it untraced
 # and traced, and check that every allocation's recorded stack is the path
 # the program counted it on.  The programs print "PATH COUNT", a letter per
-# frame leaf first (fa -> a, fb -> b, fc -> c, fv -> v), a trailing k
+# frame leaf first (fa -> a, fb -> b, fc -> c, fv -> v, fj -> j), a trailing k
 # for a path that ran on a coroutine (coro_main below it), then x or y for
 # one that ran on a thread started at start_x or start_y.
 paths() {
@@ -64,7 +64,7 @@ for s in json.load(open(sys.argv[2]))["sites_by_calls"]:
     funcs = [f.get("function") or "?" for f in s.get("frames", [])]
     if "leaf" not in funcs:
         continue
-    path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fc", "fv"))
+    path = "".join(f[1] for f in funcs if f in ("fa", "fb", "fc", "fv", "fj"))
     if "coro_main" in funcs:
         path += "k"
     for f, letter in (("start_x", "x"), ("start_y", "y")):
@@ -84,10 +84,11 @@ PY
 	fi
 }
 
-# Many paths to one call site through fixed-size and alloca frames, on two
-# threads; then the same on coroutine stacks (makecontext, stacks from
-# malloc) beside the thread's own.
-paths stackpaths "through alloca frames on two threads" -pthread
+# Many paths to one call site through fixed-size and alloca frames, and
+# frames of code without unwind information, on two threads; then the same
+# on coroutine stacks (makecontext, stacks from malloc) beside the thread's
+# own.
+paths stackpaths "through alloca and frame-pointer-only frames on two threads" -pthread
 paths coroutines "on coroutine and thread stacks"
 # And on 2,000 short-lived threads started through two routines whose stacks
 # differ only in the return address into the routine, on glibc's stacks of
@@ -145,6 +146,40 @@ traced() {
 	"$build/libtrace" report --json --top 100000 --frames 8 "$tmp/$name.lt" \
 		> "$tmp/$name.json"
 }
+# The same few stacks through frames whose size changes from call to call:
+# an alloca frame, and code without unwind information that keeps a frame
+# pointer (tests/shim/varframes.c).  The stack cache checks such frames
+# through their saved rbp, so each stack is unwound about once, not once a
+# call: a library preloaded before the shim counts its unw_backtrace calls.
+cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -o "$tmp/varframes" \
+	tests/shim/varframes.c || exit 1
+cc -O2 -shared -fPIC -o "$tmp/countunwind.so" tests/shim/countunwind.c -ldl || exit 1
+if traced varframes LD_PRELOAD="$tmp/countunwind.so $build/libtrace.so" \
+	COUNT_UNWIND_OUT="$tmp/varframes.unwinds"; then
+	blocks=$(sed -n 's/^blocks //p' "$tmp/varframes.out")
+	unwinds=$(cat "$tmp/varframes.unwinds" 2>/dev/null)
+	calls=$(python3 - "$tmp/varframes.json" <<'PY'
+import json, sys
+calls = {"via_alloca": 0, "via_jit": 0}
+for s in json.load(open(sys.argv[1]))["sites_by_calls"]:
+    funcs = [f.get("function") for f in s.get("frames", [])]
+    for f in calls:
+        if f in funcs:
+            calls[f] += s["calls"]
+print(calls["via_alloca"], calls["via_jit"])
+PY
+)
+	half=$((${blocks:-0} / 2))
+	if [ -n "$unwinds" ] && [ "$unwinds" -lt $((${blocks:-0} / 100)) ] &&
+	   [ "$calls" = "$half $half" ]; then
+		ok "varframes: $unwinds unwinds for $blocks allocations (and as many frees) through frames of varying size, stacks right ($calls)"
+	else
+		not_ok "varframes: ${unwinds:-?} unwinds for ${blocks:-?} allocations (want < 1 in 100), calls through each frame '$calls', want '$half $half'"
+	fi
+else
+	not_ok "varframes ran traced"
+fi
+
 # Many threads at once: 64 use libunwind's fast path (a frame cache of about
 # 256 KiB each), the rest step frame by frame (tests/shim/manythreads.c).
 # Their stacks must be the same, and 160 threads must not add a cache each.

@@ -1,8 +1,10 @@
 /*
  * Random call paths to one malloc call site, through functions of fixed
- * and of varying frame size (alloca), at varying depths, on two threads.
- * Prints how many allocations each path made, as "PATH COUNT" with the
- * path written leaf first (a letter per frame: a, b, c fixed, v alloca);
+ * and of varying frame size (alloca, and code without unwind information
+ * whose frame pointer is all an unwinder has, as a JIT's), at varying
+ * depths, on two threads.  Prints how many allocations each path made, as
+ * "PATH COUNT" with the path written leaf first (a letter per frame: a, b,
+ * c fixed, v alloca, j through jit_call);
  * run.sh compares that with the stacks libtrace recorded.  A stack cache
  * that ever returned a stale stack would move counts between paths.
  */
@@ -13,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jitcall.h"
+
 #define MAX_DEPTH 6
+#define PER_LEN   15625u      /* 5^MAX_DEPTH paths of one length */
 #define ROUNDS    60000
 
 struct walk {
@@ -29,8 +34,8 @@ static unsigned path_index(const char *path, unsigned len)
 	unsigned i = 0;
 
 	for (unsigned k = 0; k < len; k++)
-		i = i * 4 + (unsigned)(strchr("abcv", path[k]) - "abcv");
-	return i + len * 4096u;   /* no two lengths share an index */
+		i = i * 5 + (unsigned)(strchr("abcvj", path[k]) - "abcvj");
+	return i + len * PER_LEN;   /* no two lengths share an index */
 }
 
 static uint32_t next(struct walk *w)
@@ -103,19 +108,35 @@ __attribute__((noinline)) static int fv(struct walk *w, unsigned left)
 	return r + 4;
 }
 
+static int go_arg(void *w, unsigned left)
+{
+	return go(w, left);
+}
+
+JIT_CALLER static int fj(struct walk *w, unsigned left)
+{
+	size_t pad = 16 * (((w->outer >> 4) ^ left * 977u) % 64);
+
+	w->path[w->len++] = 'j';
+	int r = jit_call(go_arg, w, left, pad);
+	w->len--;
+	return r + 5;
+}
+
 __attribute__((noinline)) static int go(struct walk *w, unsigned left)
 {
 	if (!left)
 		return leaf(w);
-	switch (next(w) % 4) {
+	switch (next(w) % 5) {
 	case 0:  return fa(w, left - 1) + 1;
 	case 1:  return fb(w, left - 1) + 1;
 	case 2:  return fc(w, left - 1) + 1;
-	default: return fv(w, left - 1) + 1;
+	case 3:  return fv(w, left - 1) + 1;
+	default: return fj(w, left - 1) + 1;
 	}
 }
 
-#define SLOTS (MAX_DEPTH + 1) * 4096u
+#define SLOTS (MAX_DEPTH + 1) * PER_LEN
 
 static void walk_rounds(struct walk *w, unsigned rounds)
 {
@@ -138,16 +159,16 @@ static void print_paths(const unsigned long *counts, char after)
 	for (unsigned len = 1; len <= MAX_DEPTH; len++) {
 		unsigned total = 1;
 		for (unsigned k = 0; k < len; k++)
-			total *= 4;
+			total *= 5;
 		for (unsigned i = 0; i < total; i++) {
-			unsigned long n = counts[i + len * 4096u];
+			unsigned long n = counts[i + len * PER_LEN];
 			char path[MAX_DEPTH + 2];
 			unsigned x = i;
 
 			if (!n)
 				continue;
-			for (unsigned k = len; k-- > 0; x /= 4)
-				path[k] = "abcv"[x % 4];
+			for (unsigned k = len; k-- > 0; x /= 5)
+				path[k] = "abcvj"[x % 5];
 			path[len] = after;
 			path[len + 1] = '\0';
 			printf("%s %lu\n", path, n);
