@@ -66,12 +66,13 @@ struct cache_entry {
 	uint8_t  depth;                        /* the depth asked for */
 	uint8_t  n;                            /* frames in the stack */
 	uint8_t  nfp;                          /* checks in fp_frame, fp_below */
+	uint16_t slots[CACHE_DEPTH];           /* frames[i] at sp + 8 * this - 8 */
 	/* Frame i = fp_frame[k]'s size varies: its rbp was saved fp_below[k]
 	 * words below slot i, and its return address (slot i + 1) lies 8
-	 * bytes above where that points. */
+	 * bytes above where that points.  (After slots, so that a hit finds
+	 * the first slots in the cache line that holds ret.) */
 	uint8_t  fp_frame[CACHE_FP];
 	uint8_t  fp_below[CACHE_FP];
-	uint16_t slots[CACHE_DEPTH];           /* frames[i] at sp + 8 * this - 8 */
 };
 
 /* One mapping: this header, then victim[2][sets], then e[2][sets][WAYS]. */
@@ -132,9 +133,9 @@ static void cache_review(struct lt_buf *b)
 	old->lookups = old->misses = 0;
 }
 
-/* ---- frame sizes: ip -> size, insert-only, lock-free --------------------- */
+/* ---- per ip: frame size and frame pointer, insert-only, lock-free ------- */
 
-#define FS_BITS      17                 /* 1 MiB of address space */
+#define FS_BITS      18                 /* 2 MiB of address space */
 #define FS_PROBES    16
 #define FS_VARIABLE  0xffffu            /* size in 8-byte words, or this */
 /* Size not known, but stacks were seen to end at this ip (_start, clone3):
