@@ -274,12 +274,13 @@ LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);
 LT_HIDDEN uint32_t lt_unwind_exact(void *ret, uint64_t *frames, uint32_t max);
 LT_HIDDEN uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max);
 /* Like lt_unwind, step by step: also gives, for every frame, the stack
- * address that holds its return address and the address that holds its
- * rbp (0 if none), and sets bit i of *signal_frames when frame i is a
- * signal trampoline; 0 if it cannot.  Slow (libunwind's global cache lock,
- * two sigprocmask calls a step unless quiet): for learning only. */
+ * address that holds its return address, its rbp and the address that
+ * holds that (0 if none), and sets bit i of *signal_frames when frame i is
+ * a signal trampoline; 0 if it cannot.  Slow (libunwind's global cache
+ * lock, two sigprocmask calls a step unless quiet): for learning only. */
 LT_HIDDEN uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
-				   uint64_t *fp_at, uint64_t *signal_frames, uint32_t max);
+				   uint64_t *fp, uint64_t *fp_at, uint64_t *signal_frames,
+				   uint32_t max);
 /* From a thread's exit: it gives up its place on the fast path. */
 LT_HIDDEN void lt_unwind_thread_exit(void);
 /* Between these, every signal stays blocked and libunwind's own mask

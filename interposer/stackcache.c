@@ -461,10 +461,10 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 		       void *ret, uint64_t sp, const uint64_t *frames, uint32_t n,
 		       uint64_t *slots)
 {
-	uint64_t walked[CACHE_DEPTH], at[CACHE_DEPTH], sig;
+	uint64_t walked[CACHE_DEPTH], fp[CACHE_DEPTH], at[CACHE_DEPTH], sig;
 
 	lt_unwind_quiet_begin();
-	uint32_t got = lt_unwind_slots(ret, walked, slots, at, &sig, n);
+	uint32_t got = lt_unwind_slots(ret, walked, slots, fp, at, &sig, n);
 	lt_unwind_quiet_end();
 
 	if (got != n || slots[0] + sizeof(uint64_t) != sp ||
@@ -473,6 +473,11 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 	for (uint32_t i = 0; i + 1 < n; i++) {
 		uint64_t size = slots[i + 1] - slots[i];
 		unsigned had = fs_get(fs, frames[i]);
+
+		/* Past a signal frame, the return address was read from the
+		 * context the kernel saved: slot i is no slot. */
+		if (i && (sig >> (i - 1) & 1))
+			continue;
 
 		if (slots[i + 1] <= slots[i] || size % sizeof(uint64_t) ||
 		    size / sizeof(uint64_t) >= FS_END || (sig >> i & 1) ||
@@ -491,12 +496,9 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 				(unsigned)((slots[i + 1] - a) / sizeof(uint64_t)) :
 				a && a == at[i] ? FI_KEPT : FI_SAVE_NONE;
 
-		/* A frame of varying size above frame 0, with its rbp saved
-		 * in a frame of the program's: a frame pointer, or not? */
-		if (i > 0 && fs_get(fs, frames[i]) == FS_VARIABLE && at[i] >= sp &&
-		    at[i] < slots[i] && at[i] % sizeof(uint64_t) == 0)
-			info |= *(const volatile uint64_t *)(uintptr_t)at[i] + sizeof(uint64_t) ==
-				slots[i + 1] ? FI_FP_OK : FI_FP_BAD;
+		/* A frame of varying size: is its rbp a frame pointer? */
+		if (fs_get(fs, frames[i]) == FS_VARIABLE)
+			info |= fp[i] + sizeof(uint64_t) == slots[i + 1] ? FI_FP_OK : FI_FP_BAD;
 		fi_put(fs, frames[i], info);
 	}
 	if (cache->hi_gen != gen || cache->hi < slots[n - 1] + sizeof(uint64_t)) {
@@ -517,6 +519,17 @@ static int learn_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 		       uint64_t top, void *ret, uint64_t sp, const uint64_t *frames,
 		       uint32_t n, uint64_t *slots, struct fp_checks *fp, uint32_t need)
 {
+	/* One walk as deep as the deepest frame predict_slots would stop at,
+	 * not only the first. */
+	for (uint32_t i = n - 1; i-- > 0 && i + 2 > need;) {
+		unsigned words = fs_get(fs, frames[i]);
+
+		if (!words || (words == FS_VARIABLE &&
+			       !(fi_get(fs, frames[i]) & (FI_FP_OK | FI_FP_BAD)))) {
+			need = i + 2;
+			break;
+		}
+	}
 	for (;;) {
 		bool all = need >= n;
 

@@ -278,7 +278,7 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 }
 
 uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
-			 uint64_t *fp_at, uint64_t *signal_frames, uint32_t max)
+			 uint64_t *fp, uint64_t *fp_at, uint64_t *signal_frames, uint32_t max)
 {
 	unw_cursor_t cursor;
 	unw_context_t here;
@@ -304,8 +304,8 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 	/* Each frame's caller keeps its return address just below the
 	 * caller's stack pointer (x86-64: pushed by the call). */
 	do {
-		unw_word_t ip;
-		unw_save_loc_t at, fp;
+		unw_word_t ip, rbp;
+		unw_save_loc_t at, fp_loc;
 
 		/* Where ip was read from.  (Not the stack pointer less 8: where
 		 * a frame without unwind information was stepped over through
@@ -321,8 +321,9 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 			*signal_frames |= 1ull << n;
 		frames[n] = ip;
 		slots[n] = at.u.addr;
-		fp_at[n] = unw_get_save_loc(&cursor, UNW_X86_64_RBP, &fp) == 0 &&
-			   fp.type == UNW_SLT_MEMORY ? fp.u.addr : 0;
+		fp[n] = unw_get_reg(&cursor, UNW_X86_64_RBP, &rbp) == 0 ? rbp : 0;
+		fp_at[n] = unw_get_save_loc(&cursor, UNW_X86_64_RBP, &fp_loc) == 0 &&
+			   fp_loc.type == UNW_SLT_MEMORY ? fp_loc.u.addr : 0;
 		n++;
 	} while (n < max && unw_step(&cursor) > 0);
 out:
