@@ -142,17 +142,35 @@ static void cache_review(struct lt_buf *b)
  * the outermost frame, whose size is never learned, is not new code. */
 #define FS_END       0xfffeu
 #define FS_IP_MASK   ((1ull << 48) - 1)
+/*
+ * What the frame pointer tells about ip, kept in the same table under ip
+ * with bit 47 set (an ip with it set, outside the usual 47-bit user space,
+ * is never learned).  The low byte says where the function that ip
+ * returns into, at that ip, keeps its caller's rbp: FI_SAVE_NONE when the
+ * walk could not tell, FI_KEPT when it leaves rbp alone, else how many
+ * words below its own return address it saved it.  FI_FP_OK: its frame
+ * size varies, and its return address is at its rbp + 8 (a frame pointer);
+ * FI_FP_BAD: it varies and is not (a frame realigned through another
+ * register).
+ */
+#define FI_KEY       (1ull << 47)
+#define FI_SAVE      0xffu
+#define FI_SAVE_NONE 0xfeu
+#define FI_KEPT      0xffu
+#define FI_FP_OK     0x100u
+#define FI_FP_BAD    0x200u
 
 static _Atomic(_Atomic uint64_t *) frame_sizes;
 /* Set when an ip found no room: from then on unknown ips are not learned
  * (each attempt would step through libunwind's lock again), their stacks
  * are unwound every time. */
 static _Atomic bool fs_full;
-/* Bumped each time a frame size is found to vary.  A stack cached before
- * then may run through that frame at the size it had once: the memory
- * above a frame that grew still holds what the old layout left there
- * (an alloca block is not cleared), so checking its slots can pass.  Such
- * entries go, and stacks through the frame are unwound from then on. */
+/* Bumped each time a frame size is found to vary (or a frame pointer not
+ * to be one, or a saved rbp in two places).  A stack cached before then
+ * may run through that frame at the size it had once: the memory above a
+ * frame that grew still holds what the old layout left there (an alloca
+ * block is not cleared), so checking its slots can pass.  Such entries go,
+ * and stacks through the frame are checked another way, or unwound. */
 static _Atomic uint32_t fs_epoch;
 
 static _Atomic uint64_t *fs_table(void)
@@ -175,20 +193,26 @@ static inline unsigned fs_slot(uint64_t ip)
 	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - FS_BITS));
 }
 
-/* The size for ip in words, FS_VARIABLE, FS_END, or 0 when not known yet. */
-static unsigned fs_get_raw(_Atomic uint64_t *t, uint64_t ip)
+/* What the table holds for key, or 0. */
+static unsigned fs_lookup(_Atomic uint64_t *t, uint64_t key)
 {
-	unsigned h = fs_slot(ip);
+	unsigned h = fs_slot(key);
 
 	for (unsigned i = 0; i < FS_PROBES; i++) {
 		uint64_t v = atomic_load_explicit(&t[(h + i) & ((1u << FS_BITS) - 1)],
 						  memory_order_relaxed);
 		if (!v)
 			return 0;
-		if ((v & FS_IP_MASK) == ip)
+		if ((v & FS_IP_MASK) == key)
 			return (unsigned)(v >> 48);
 	}
 	return 0;
+}
+
+/* The size for ip in words, FS_VARIABLE, FS_END, or 0 when not known yet. */
+static inline unsigned fs_get_raw(_Atomic uint64_t *t, uint64_t ip)
+{
+	return ip & FI_KEY ? 0 : fs_lookup(t, ip);
 }
 
 /* The size for ip in words, FS_VARIABLE, or 0 when not known yet. */
@@ -211,6 +235,28 @@ static unsigned fs_merge_size(unsigned have, unsigned want)
 	return !have || have == FS_END ? want : have;
 }
 
+static unsigned fs_merge_fp(unsigned have, unsigned want)
+{
+	unsigned save = have & FI_SAVE, fp = (have | want) & (FI_FP_OK | FI_FP_BAD);
+
+	if (!save)
+		save = want & FI_SAVE;
+	else if ((want & FI_SAVE) && (want & FI_SAVE) != save)
+		save = FI_SAVE_NONE;            /* two answers: neither */
+	return save | (fp & FI_FP_BAD ? FI_FP_BAD : fp);
+}
+
+/* Whether an entry cached before the change from have to now may be
+ * wrong (see fs_epoch). */
+static bool fs_narrows(fs_merge_fn merge, unsigned have, unsigned now)
+{
+	if (merge == fs_merge_size)
+		return now == FS_VARIABLE;
+	return ((now & FI_FP_BAD) && !(have & FI_FP_BAD)) ||
+	       ((now & FI_SAVE) == FI_SAVE_NONE && (have & FI_SAVE) &&
+		(have & FI_SAVE) != FI_SAVE_NONE);
+}
+
 static void fs_merge(_Atomic uint64_t *t, uint64_t key, unsigned want, fs_merge_fn merge)
 {
 	unsigned h = fs_slot(key);
@@ -230,7 +276,7 @@ static void fs_merge(_Atomic uint64_t *t, uint64_t key, unsigned want, fs_merge_
 			if (now == have)
 				return;
 			if (atomic_compare_exchange_weak(e, &v, key | (uint64_t)now << 48)) {
-				if (merge == fs_merge_size && now == FS_VARIABLE)
+				if (fs_narrows(merge, have, now))
 					atomic_fetch_add_explicit(&fs_epoch, 1,
 								  memory_order_relaxed);
 				return;
@@ -243,40 +289,13 @@ static void fs_merge(_Atomic uint64_t *t, uint64_t key, unsigned want, fs_merge_
 /* Records ip's size in words, FS_VARIABLE or FS_END. */
 static inline void fs_put(_Atomic uint64_t *t, uint64_t ip, unsigned words)
 {
-	fs_merge(t, ip, words, fs_merge_size);
-}
-
-/*
- * What the frame pointer tells about ip, kept in the same table under ip
- * with bit 47 set (never set in a user-space address).  The low byte says
- * where the function that ip returns into, at that ip, keeps its caller's
- * rbp: FI_SAVE_NONE when the walk could not tell, FI_KEPT when it leaves
- * rbp alone, else how many words below its own return address it saved
- * it.  FI_FP_OK: its frame size varies, and its return address is at its
- * rbp + 8 (a frame pointer); FI_FP_BAD: it varies and is not (a frame
- * realigned through another register).
- */
-#define FI_KEY       (1ull << 47)
-#define FI_SAVE      0xffu
-#define FI_SAVE_NONE 0xfeu
-#define FI_KEPT      0xffu
-#define FI_FP_OK     0x100u
-#define FI_FP_BAD    0x200u
-
-static unsigned fs_merge_fp(unsigned have, unsigned want)
-{
-	unsigned save = have & FI_SAVE, fp = (have | want) & (FI_FP_OK | FI_FP_BAD);
-
-	if (!save)
-		save = want & FI_SAVE;
-	else if ((want & FI_SAVE) && (want & FI_SAVE) != save)
-		save = FI_SAVE_NONE;            /* two answers: neither */
-	return save | (fp & FI_FP_BAD ? FI_FP_BAD : fp);
+	if (!(ip & FI_KEY))
+		fs_merge(t, ip, words, fs_merge_size);
 }
 
 static inline unsigned fi_get(_Atomic uint64_t *t, uint64_t ip)
 {
-	return ip & FI_KEY ? 0 : fs_get_raw(t, ip | FI_KEY);
+	return ip & FI_KEY ? 0 : fs_lookup(t, ip | FI_KEY);
 }
 
 static inline void fi_put(_Atomic uint64_t *t, uint64_t ip, unsigned info)
@@ -433,17 +452,23 @@ static int predict_slots(_Atomic uint64_t *fs, uint64_t hi, uint64_t sp,
 
 			if (rbp % sizeof(uint64_t) || rbp <= s)
 				return -1;
-			if (rbp >= hi)
-				return 0;       /* deeper than this thread was walked */
+			if (rbp >= hi) {
+				*need = n;      /* deeper than this thread was walked */
+				return 0;
+			}
 			fp->frame[fp->n] = (uint8_t)v;
 			fp->below[fp->n++] = (uint8_t)((slots[v] - at) / sizeof(uint64_t));
 			s = rbp + sizeof(uint64_t);
 		}
-		if (s + sizeof(uint64_t) > hi)
+		if (s + sizeof(uint64_t) > hi) {
+			*need = n;
 			return 0;
+		}
 		if (*(const volatile uint64_t *)(uintptr_t)s != frames[i]) {
 			if (words != FS_VARIABLE)
 				fs_put(fs, frames[v], FS_VARIABLE);
+			else
+				fi_put(fs, frames[v], FI_FP_BAD);
 			return -1;
 		}
 		slots[i] = s;
@@ -501,11 +526,13 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 			info |= fp[i] + sizeof(uint64_t) == slots[i + 1] ? FI_FP_OK : FI_FP_BAD;
 		fi_put(fs, frames[i], info);
 	}
+	if (sig)
+		return false;           /* the slots past it are in the context */
 	if (cache->hi_gen != gen || cache->hi < slots[n - 1] + sizeof(uint64_t)) {
 		cache->hi = slots[n - 1] + sizeof(uint64_t);
 		cache->hi_gen = gen;
 	}
-	return !sig;
+	return true;
 }
 
 /*

@@ -16,7 +16,7 @@
 
 int jit_call(int (*fn)(void *, unsigned), void *arg, unsigned n, size_t pad);
 
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
 	".globl jit_call\n"
 	".type jit_call, @function\n"
 	"jit_call:\n"
@@ -29,6 +29,7 @@ __asm__(".text\n"
 	"	call *%rax\n"
 	"	leave\n"
 	"	ret\n"
-	".size jit_call, .-jit_call\n");
+	".size jit_call, .-jit_call\n"
+	".popsection\n");
 
 #endif

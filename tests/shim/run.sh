@@ -170,7 +170,8 @@ print(calls["via_alloca"], calls["via_jit"])
 PY
 )
 	half=$((${blocks:-0} / 2))
-	if [ -n "$unwinds" ] && [ "$unwinds" -lt $((${blocks:-0} / 100)) ] &&
+	if [ -n "$unwinds" ] && [ "$unwinds" -gt 0 ] &&
+	   [ "$unwinds" -lt $((${blocks:-0} / 100)) ] &&
 	   [ "$calls" = "$half $half" ]; then
 		ok "varframes: $unwinds unwinds for $blocks allocations (and as many frees) through frames of varying size, stacks right ($calls)"
 	else

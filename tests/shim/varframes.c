@@ -3,8 +3,8 @@
  * changes from call to call: an alloca frame, and jit_call's frame, which
  * has no unwind information.  Both keep a frame pointer, so the stack cache
  * can check them through it instead of unwinding each call: run.sh counts
- * the shim's unw_backtrace calls.  Between the alloca frame and the one that
- * saved its rbp lies a function that leaves rbp alone.  Prints how many
+ * the shim's unw_backtrace calls.  Between the alloca frame and leaf, which
+ * saves rbp, lies a function that leaves rbp alone.  Prints how many
  * blocks it allocated.
  */
 #include <alloca.h>
@@ -17,8 +17,12 @@
 
 static long blocks;
 
+/* Saves rbp whatever registers the compiler picks (the clobber), as a
+ * function that keeps a frame pointer or uses rbp does: a frame of varying
+ * size above it can be checked through the rbp it saved. */
 __attribute__((noinline)) static int leaf(void *arg, unsigned n)
 {
+	__asm__ volatile("" ::: "rbp");
 	volatile char *p = malloc(16 + n % 64);
 
 	if (!p)
