@@ -278,7 +278,8 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 }
 
 uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
-			 uint64_t *fp, uint64_t *fp_at, uint64_t *signal_frames, uint32_t max)
+			 uint64_t *fp, uint64_t *fp_at, uint64_t *signal_frames,
+			 uint32_t max)
 {
 	unw_cursor_t cursor;
 	unw_context_t here;
@@ -301,18 +302,17 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 		if (unw_step(&cursor) <= 0)
 			goto out;
 	}
-	/* Each frame's caller keeps its return address just below the
-	 * caller's stack pointer (x86-64: pushed by the call). */
 	do {
 		unw_word_t ip, rbp;
 		unw_save_loc_t at, fp_loc;
 
-		/* Where ip was read from.  (Not the stack pointer less 8: where
-		 * a frame without unwind information was stepped over through
-		 * its frame pointer, unw_step's stack pointer is the previous
-		 * one plus 16, whatever the frame's size.)  Local unwinding
-		 * keeps every register in memory: a callee's save slot, or the
-		 * context unw_getcontext filled in here. */
+		/* The slot is where ip was read from: the word the call pushed.
+		 * (Not the stack pointer less 8: where a frame without unwind
+		 * information was stepped over through its frame pointer,
+		 * unw_step's stack pointer is the previous one plus 16,
+		 * whatever the frame's size.)  Local unwinding keeps every
+		 * register in memory: a callee's save slot, or the context
+		 * unw_getcontext filled in here. */
 		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || !ip ||
 		    unw_get_save_loc(&cursor, UNW_X86_64_RIP, &at) < 0 ||
 		    at.type != UNW_SLT_MEMORY)
