@@ -18,7 +18,8 @@
  * load per frame.  A function whose frame size varies
  * (alloca, stack realignment, a signal trampoline) is caught when the word
  * at its predicted slot is not the return address the unwind found; it is
- * marked variable, and stacks through it are unwound every time.
+ * marked variable, and stacks through it are checked through its frame
+ * pointer (last paragraph) or unwound every time.
  *
  * A thread the shim started knows where its stack ends (lt_stack_top), and
  * its entries are keyed by the distance from there instead of by address:
