@@ -248,12 +248,13 @@ static unsigned fs_merge_fp(unsigned have, unsigned want)
 }
 
 /* Whether an entry cached before the change from have to now may be
- * wrong (see fs_epoch). */
+ * wrong (see fs_epoch): it relied on a size, a frame pointer or a saved
+ * rbp that no longer holds. */
 static bool fs_narrows(fs_merge_fn merge, unsigned have, unsigned now)
 {
 	if (merge == fs_merge_size)
 		return now == FS_VARIABLE;
-	return ((now & FI_FP_BAD) && !(have & FI_FP_BAD)) ||
+	return ((now & FI_FP_BAD) && (have & FI_FP_OK)) ||
 	       ((now & FI_SAVE) == FI_SAVE_NONE && (have & FI_SAVE) &&
 		(have & FI_SAVE) != FI_SAVE_NONE);
 }
@@ -515,12 +516,14 @@ static bool walk_slots(_Atomic uint64_t *fs, struct lt_stack_cache *cache, uint3
 			continue;
 		/* at[i + 1] is where frame i's caller's rbp was: in frame i,
 		 * or where it was for frame i too (frame i left rbp alone). */
-		uint64_t a = at[i + 1];
-		unsigned info = a >= slots[i] + sizeof(uint64_t) && a < slots[i + 1] &&
-				a % sizeof(uint64_t) == 0 &&
-				(slots[i + 1] - a) / sizeof(uint64_t) < FI_SAVE_NONE ?
-				(unsigned)((slots[i + 1] - a) / sizeof(uint64_t)) :
-				a && a == at[i] ? FI_KEPT : FI_SAVE_NONE;
+		uint64_t a = at[i + 1], below = (slots[i + 1] - a) / sizeof(uint64_t);
+		unsigned info = FI_SAVE_NONE;
+
+		if (a >= slots[i] + sizeof(uint64_t) && a < slots[i + 1] &&
+		    a % sizeof(uint64_t) == 0 && below < FI_SAVE_NONE)
+			info = (unsigned)below;
+		else if (a && a == at[i])
+			info = FI_KEPT;
 
 		/* A frame of varying size: is its rbp a frame pointer? */
 		if (fs_get(fs, frames[i]) == FS_VARIABLE)
