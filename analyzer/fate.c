@@ -472,8 +472,8 @@ void lt_fates_prefetch(void *ctx, uint64_t ptr)
 		__builtin_prefetch(&f->live.slots[ftable_hash(&f->live, ptr)], 1);
 }
 
-void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
-		      int phase, const struct lt_site *site)
+void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_event *ev,
+		      const struct lt_site *site)
 {
 	struct lt_fates *f = ctx;
 	struct fthread *t = thread_of(f, thread);
@@ -484,31 +484,24 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 		return;
 	}
 	t->events++;
-	switch (h->type) {
-	case LT_REC_ALLOC: {
-		const struct lt_rec_alloc *r = (const void *)h;
-		acquire(f, t, r->ptr, r->size, r->sp, site, NULL);
-		push_mark(f, t, t->events, r->sp);
+	switch (ev->type) {
+	case LT_REC_ALLOC:
+		acquire(f, t, ev->ptr, ev->size, ev->sp, site, NULL);
 		break;
-	}
-	case LT_REC_FREE: {
-		const struct lt_rec_free *r = (const void *)h;
-		b = ftable_find(&f->live, r->ptr);
+	case LT_REC_FREE:
+		b = ftable_find(&f->live, ev->ptr);
 		if (b) {
 			site_released(b);
 			/* realloc(p, 0) that freed p is a free, with the
 			 * free site's shallow stack. */
-			block_ends(f, t, b, h->aux, r->sp, false);
+			block_ends(f, t, b, ev->stack, ev->sp, false);
 			ftable_remove(&f->live, b);
 		}
-		push_mark(f, t, t->events, r->sp);
 		break;
-	}
-	case LT_REC_REALLOC: {
-		const struct lt_rec_realloc *r = (const void *)h;
-		if (phase == 0) {
+	case LT_REC_REALLOC:
+		if (ev->phase == 0) {
 			t->pending.valid = false;
-			b = ftable_find(&f->live, r->old_ptr);
+			b = ftable_find(&f->live, ev->ptr);
 			if (b) {
 				site_released(b);
 				/* The first block of a chain waits for the
@@ -516,7 +509,7 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 				if (b->chain) {
 					struct lt_fate_key k = release_key(
 						t, b->thread, b->sp, b->ev,
-						h->aux, r->sp, true);
+						ev->stack, ev->sp, true);
 					k.kind = LT_FATE_MOVED;
 					count_fate(f, b->sf, &k, b->size);
 				}
@@ -525,16 +518,15 @@ void lt_fates_observe(void *ctx, uint32_t thread, const struct lt_rec_head *h,
 				ftable_remove(&f->live, b);
 			}
 		} else {
-			acquire(f, t, r->new_ptr, r->size, r->sp, site,
+			acquire(f, t, ev->ptr, ev->size, ev->sp, site,
 				t->pending.valid ? &t->pending.old : NULL);
 			t->pending.valid = false;
 		}
-		push_mark(f, t, t->events, r->sp);
 		break;
-	}
 	default:
-		break;
+		return;
 	}
+	push_mark(f, t, t->events, ev->sp);
 }
 
 int lt_fates_finish(struct lt_fates *f)

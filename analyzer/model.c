@@ -199,12 +199,17 @@ struct stream {
 /*
  * What the merge hands the replay: an event, or a record that needs no
  * order, met on the way to one.  An allocation, free or realloc half comes
- * with what its replay needs, so that the replay seldom reads the dump.
+ * with all that its replay and the record hook need, and without its
+ * record: a coded record lives in its stream's cursor only until the next
+ * is decoded, and the replay runs batches behind.
  */
 enum step_kind { STEP_EVENT, STEP_UNTIMED };
 
 struct step {
-	const struct lt_rec_head *rec;
+	union {
+		const struct lt_rec_head *rec;   /* not an allocation event */
+		uint64_t sp;                     /* an allocation event's */
+	};
 	struct thread_entry *thread;
 	uint64_t ticks;       /* EVENT: the event's; UNTIMED: the stream's last */
 	uint64_t ptr;         /* the block acquired or released */
@@ -951,32 +956,28 @@ static void thread_op(struct lt_model *m, struct thread_entry *self,
 	}
 }
 
-static void replay(struct lt_model *m, const struct step *st)
+/* An allocation event's step to its record hook. */
+static void observe(const struct lt_model_priv *p, const struct step *st,
+		    const struct lt_site *site)
 {
-	struct lt_model_priv *p = m->priv;
-	struct thread_entry *self = st->thread;
-	const struct lt_rec_head *h = st->rec;
-	const struct lt_site *site = NULL;
+	struct lt_event ev = {
+		.ptr = st->ptr,
+		.size = st->size,
+		.sp = st->sp,
+		.stack = st->stack,
+		.type = st->type,
+		.phase = st->type == LT_REC_REALLOC ? st->phase : 0,
+	};
 
-	m->events++;
-	p->now = st->ticks;
-	switch (st->type) {
-	case LT_REC_ALLOC:
-		site = acquire(m, self, st->stack, st->ticks, st->ptr, st->size,
-			       st->fn == LT_FN_REALLOC ||
-			       st->fn == LT_FN_REALLOCARRAY);
-		break;
-	case LT_REC_FREE:
-		m->decoded.frees++;
-		release(m, self, st->ptr);
-		break;
-	case LT_REC_REALLOC:
-		if (st->phase == 0)
-			release(m, self, st->ptr);
-		else
-			site = acquire(m, self, st->stack, st->ticks, st->ptr,
-				       st->size, true);
-		break;
+	p->hooks.record(p->hooks.record_ctx, st->thread->t.serial, &ev, site);
+}
+
+/* A timed record other than an allocation event: thread lifecycle,
+ * fork, exec, snapshot. */
+static void replay_record(struct lt_model *m, struct thread_entry *self,
+			  const struct lt_rec_head *h)
+{
+	switch (h->type) {
 	case LT_REC_THREAD_CREATE: {
 		const struct lt_rec_thread_create *r = (const void *)h;
 		struct thread_entry *t;
@@ -1009,7 +1010,7 @@ static void replay(struct lt_model *m, const struct step *st)
 		self->t.exit_how = h->flags;
 		if (self->alive) {
 			self->alive = false;
-			p->alive_threads--;
+			m->priv->alive_threads--;
 		}
 		break;
 	}
@@ -1034,11 +1035,39 @@ static void replay(struct lt_model *m, const struct step *st)
 	case LT_REC_EXEC:     m->execs++; break;
 	case LT_REC_SNAPSHOT: m->snapshots++; break;
 	}
-	if (p->hooks.record && (h->type == LT_REC_ALLOC ||
-				h->type == LT_REC_FREE ||
-				h->type == LT_REC_REALLOC))
-		p->hooks.record(p->hooks.record_ctx, self->t.serial, h,
-				h->type == LT_REC_REALLOC ? st->phase : 0, site);
+}
+
+static void replay(struct lt_model *m, const struct step *st)
+{
+	struct lt_model_priv *p = m->priv;
+	struct thread_entry *self = st->thread;
+	const struct lt_site *site = NULL;
+
+	m->events++;
+	p->now = st->ticks;
+	switch (st->type) {
+	case LT_REC_ALLOC:
+		site = acquire(m, self, st->stack, st->ticks, st->ptr, st->size,
+			       st->fn == LT_FN_REALLOC ||
+			       st->fn == LT_FN_REALLOCARRAY);
+		break;
+	case LT_REC_FREE:
+		m->decoded.frees++;
+		release(m, self, st->ptr);
+		break;
+	case LT_REC_REALLOC:
+		if (st->phase == 0)
+			release(m, self, st->ptr);
+		else
+			site = acquire(m, self, st->stack, st->ticks, st->ptr,
+				       st->size, true);
+		break;
+	default:
+		replay_record(m, self, st->rec);
+		return;
+	}
+	if (p->hooks.record)
+		observe(p, st, site);
 }
 
 static void add_module(struct lt_model *m, const struct lt_rec_module *r)
@@ -1156,9 +1185,6 @@ static void take_untimed(struct lt_model *m, const struct lt_rec_head *h,
 struct pipe {
 	/* Written by the merge alone (the replay reads fill[b] once a batch). */
 	struct step *steps;       /* PIPE_BATCHES batches, or one in turn */
-	/* Beside each step, a copy of its event's record, for a record hook
-	 * (a coded record lives in its cursor only until the next). */
-	union lt_rec_event *copies;
 	size_t batch;             /* steps a batch */
 	struct lt_model *m;       /* for the replay, when it is in turn */
 	const struct lt_dump *dump;
@@ -1310,14 +1336,6 @@ static inline void emit(struct pipe *q, enum step_kind kind,
 	size_t at = q->made_local % PIPE_BATCHES * q->batch + q->n++;
 	struct step *st = &q->steps[at];
 
-	st->rec = h;
-	if (q->copies && (h->type == LT_REC_ALLOC || h->type == LT_REC_FREE ||
-			  h->type == LT_REC_REALLOC)) {
-		size_t len = h->size < sizeof(q->copies[0]) ? h->size : sizeof(q->copies[0]);
-
-		memcpy(&q->copies[at], h, len);
-		st->rec = &q->copies[at].head;
-	}
 	st->thread = t;
 	st->ticks = ticks;
 	st->stack = h->aux;
@@ -1325,22 +1343,31 @@ static inline void emit(struct pipe *q, enum step_kind kind,
 	st->fn = h->flags;
 	st->kind = (uint8_t)kind;
 	st->phase = phase;
-	if (kind == STEP_EVENT) {
-		switch (h->type) {
-		case LT_REC_ALLOC:
-			st->ptr = ((const struct lt_rec_alloc *)h)->ptr;
-			st->size = ((const struct lt_rec_alloc *)h)->size;
-			break;
-		case LT_REC_FREE:
-			st->ptr = ((const struct lt_rec_free *)h)->ptr;
-			break;
-		case LT_REC_REALLOC: {
-			const struct lt_rec_realloc *r = (const void *)h;
-			st->ptr = phase ? r->new_ptr : r->old_ptr;
-			st->size = r->size;
-			break;
-		}
-		}
+	switch (kind == STEP_EVENT ? h->type : 0) {
+	case LT_REC_ALLOC: {
+		const struct lt_rec_alloc *r = (const void *)h;
+		st->ptr = r->ptr;
+		st->size = r->size;
+		st->sp = r->sp;
+		break;
+	}
+	case LT_REC_FREE: {
+		const struct lt_rec_free *r = (const void *)h;
+		st->ptr = r->ptr;
+		st->size = 0;
+		st->sp = r->sp;
+		break;
+	}
+	case LT_REC_REALLOC: {
+		const struct lt_rec_realloc *r = (const void *)h;
+		st->ptr = phase ? r->new_ptr : r->old_ptr;
+		st->size = r->size;
+		st->sp = r->sp;
+		break;
+	}
+	default:
+		st->rec = h;
+		break;
 	}
 	if (q->n == q->batch)
 		pipe_flush(q, false);
@@ -1684,10 +1711,6 @@ static int merge(struct lt_model *m, lt_progress_fn *progress, void *ctx)
 	q->steps = aligned_alloc(64, ((threads ? PIPE_BATCHES : 1) * q->batch *
 				      sizeof(*q->steps) + 63) & ~(size_t)63);
 	if (!q->steps)
-		return -1;
-	if (p->hooks.record &&
-	    !(q->copies = malloc((threads ? PIPE_BATCHES : 1) * q->batch *
-				 sizeof(*q->copies))))
 		return -1;
 	q->m = m;
 	q->dump = d;
@@ -2057,7 +2080,6 @@ void lt_model_free(struct lt_model *m)
 			free(p->pipe->heap);
 			free(p->pipe->pending);
 			free(p->pipe->steps);
-			free(p->pipe->copies);
 		}
 		free(p->pipe);
 		free(p);

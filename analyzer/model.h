@@ -139,15 +139,27 @@ typedef void lt_heap_fn(void *ctx, uint64_t ticks, const struct lt_site *site,
 			uint64_t size, double weight, int delta);
 
 /*
+ * One ALLOC, FREE or REALLOC record as the record hook sees it.  A REALLOC
+ * comes twice: phase 0 releases old_ptr, phase 1 acquires new_ptr; ptr is
+ * the one of this phase.
+ */
+struct lt_event {
+	uint64_t ptr;       /* the block acquired or released */
+	uint64_t size;      /* bytes asked for (an acquisition) */
+	uint64_t sp;        /* the caller's stack pointer at the call */
+	uint32_t stack;     /* head.aux: the stack, or a free's free site */
+	uint8_t  type;      /* LT_REC_ALLOC, LT_REC_FREE or LT_REC_REALLOC */
+	uint8_t  phase;     /* of a REALLOC; 0 otherwise */
+};
+
+/*
  * Sees every ALLOC, FREE and REALLOC record of the dump in merge order,
  * right after the model applied it, with the serial of the thread that made
- * it.  A REALLOC comes twice: phase 0 releases old_ptr, phase 1 acquires
- * new_ptr (other phases are 0).  site is the site an acquisition was
- * credited to, NULL for a release.  For observers that need what the model
- * does not keep (stack pointers, free sites, realloc chains).
+ * it.  site is the site an acquisition was credited to, NULL for a
+ * release.  For observers that need what the model does not keep (stack
+ * pointers, free sites, realloc chains).
  */
-typedef void lt_record_fn(void *ctx, uint32_t thread,
-			  const struct lt_rec_head *rec, int phase,
+typedef void lt_record_fn(void *ctx, uint32_t thread, const struct lt_event *ev,
 			  const struct lt_site *site);
 
 /*
