@@ -21,6 +21,12 @@
  * marked variable, and stacks through it are checked through its frame
  * pointer (last paragraph) or unwound every time.
  *
+ * A set holds four stacks of one key (return address, stack pointer and,
+ * in a cache that grew, the caller's return address).  Where more than
+ * that come through one key in turn and the cache thrashes, the key's
+ * stacks that do not fit go to a second set, picked by return addresses
+ * further up the stack (deep_set).
+ *
  * A thread the shim started knows where its stack ends (lt_stack_top), and
  * its entries are keyed by the distance from there instead of by address:
  * threads running the same code hold the same return addresses at the same
@@ -51,6 +57,7 @@
 #define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 6.75 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
 #define CACHE_FP        24    /* frames of varying size a cached stack may cross */
+#define CACHE_DEEP_MAX  8     /* return addresses past the caller's a key may take */
 /* A call whose stack pointer lies further than this from the highest slot an
  * exact unwind found on the thread (hi) runs on another stack (a coroutine's,
  * a signal stack): its slots are never predicted or cached, so that a frame
@@ -76,7 +83,6 @@ struct cache_entry {
 	uint8_t  fp_below[CACHE_FP];
 };
 
-/* One mapping: this header, then victim[2][sets], then e[2][sets][WAYS]. */
 struct lt_stack_cache {
 	uint32_t sets;
 	uint32_t lookups, misses;              /* in the current window */
@@ -86,13 +92,16 @@ struct lt_stack_cache {
 	uint64_t hi;
 	size_t   bytes;                        /* of the mapping */
 	uint8_t *victim;                       /* the way replaced next */
+	uint8_t *deep;                         /* see deep_set() */
 	struct cache_entry *e;
 };
 
+/* One mapping: this header, then victim[2][sets], deep[2][sets], then
+ * e[2][sets][WAYS]. */
 static struct lt_stack_cache *cache_new(uint32_t sets)
 {
-	size_t victims = ((size_t)2 * sets + 63) & ~(size_t)63;
-	size_t bytes = sizeof(struct lt_stack_cache) + victims +
+	size_t bytemap = ((size_t)2 * sets + 63) & ~(size_t)63;
+	size_t bytes = sizeof(struct lt_stack_cache) + 2 * bytemap +
 		       (size_t)2 * sets * CACHE_WAYS * sizeof(struct cache_entry);
 	struct lt_stack_cache *c = lt_os_map(bytes);
 
@@ -101,7 +110,8 @@ static struct lt_stack_cache *cache_new(uint32_t sets)
 	c->sets = sets;
 	c->bytes = bytes;
 	c->victim = (uint8_t *)(c + 1);
-	c->e = (struct cache_entry *)(c->victim + victims);
+	c->deep = c->victim + bytemap;
+	c->e = (struct cache_entry *)(c->deep + bytemap);
 	return c;
 }
 
@@ -357,11 +367,79 @@ static inline unsigned set_of(uint64_t ret, uint64_t caller, uint64_t sp, uint32
 	return (unsigned)(h >> 40) & (sets - 1);
 }
 
+/* The return addresses of the first n frames above a call (frames[1] to
+ * frames[n] of its stack), read through the frame sizes as caller_of reads
+ * the first, mixed into one word; the walk stops early at a frame whose
+ * size is not known or varies, or at hi. */
+static uint64_t callers_mix(_Atomic uint64_t *fs, uint64_t hi, uint64_t ret,
+			    uint64_t sp, unsigned n)
+{
+	uint64_t s = sp - sizeof(uint64_t), ip = ret, mix = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned words = fs_get(fs, ip);
+
+		s += (uint64_t)words * sizeof(uint64_t);
+		if (!words || words == FS_VARIABLE || s + sizeof(uint64_t) > hi)
+			break;
+		ip = *(const volatile uint64_t *)(uintptr_t)s;
+		mix = (mix + ip) * 0x9e3779b97f4a7c15ull;
+	}
+	return mix;
+}
+
+/*
+ * A key is (ret, sp), and in a grown cache the caller's return address
+ * too; its home set holds four of the stacks behind it.  An allocation
+ * wrapper in varied code (operator new under a container's growth, say)
+ * has more than four behind one key, and taken in turn they miss every
+ * time: a program running 256 call paths through one wrapper on each of 8
+ * threads missed 47% of its lookups.  So when a key that holds half of a
+ * full set misses there once more, the stacks of its home that do not fit
+ * go to a second set, picked by return addresses further up:
+ * deep[home] of them, past those that picked the home.  One that crowds
+ * that set too takes one more.  A stack in the home set is found without
+ * reading them.
+ */
+static unsigned deep_set(struct lt_stack_cache *c, _Atomic uint64_t *fs, uint64_t hi,
+			 unsigned more, uint64_t r, uint64_t sp, uint64_t key)
+{
+	more += c->sets > CACHE_SETS_MIN;   /* the caller, already in home */
+	return set_of(r, callers_mix(fs, hi, r, sp, more), key, c->sets);
+}
+
+/* Whether the cache misses often enough that a second set is worth its
+ * price on every lookup that goes there: a walk through the frame sizes,
+ * and the home set's ways checked in vain.  (cppcheck, missing 3-15% of
+ * its lookups in a window, took 10-19% more time with deeper keys, though
+ * they missed a third less: its misses are unw_backtrace calls that
+ * libunwind's cache answers.  The program above missed 47%.) */
+static inline bool thrashing(const struct lt_stack_cache *c)
+{
+	return c->lookups >= 4096 && c->misses > c->lookups / 4;
+}
+
+/* Whether a set is full of stacks cached since stamp, and half of them or
+ * more are this key's. */
+static bool key_crowds(const struct cache_entry *ways, uint64_t r, uint64_t key,
+		       uint32_t depth, uint64_t stamp)
+{
+	unsigned mine = 0;
+
+	for (unsigned w = 0; w < CACHE_WAYS; w++) {
+		if (!ways[w].ret || ways[w].stamp != stamp)
+			return false;
+		mine += ways[w].ret == r && ways[w].sp == key && ways[w].depth == depth;
+	}
+	return mine >= CACHE_WAYS / 2;
+}
+
 /* Whether the stack above a call at sp is c's: every return address where
  * c says it is, and each frame of varying size ending where c says.  (Its
  * slots lie below the stack's end: they did where c was made, at the same
  * distance from it.) */
-static bool still_valid(const struct cache_entry *c, uint64_t sp)
+static inline __attribute__((always_inline)) bool
+still_valid(const struct cache_entry *c, uint64_t sp)
 {
 	uint32_t n;
 	const uint64_t *frames = lt_stacks_frames(c->stack, &n);
@@ -378,6 +456,21 @@ static bool still_valid(const struct cache_entry *c, uint64_t sp)
 			return false;
 	}
 	return true;
+}
+
+/* The stack behind key in ways that still holds, or NULL. */
+static inline const struct cache_entry *
+find_way(const struct cache_entry *ways, uint64_t r, uint64_t key, uint32_t depth,
+	 uint64_t stamp, uint64_t sp)
+{
+	for (unsigned w = 0; w < CACHE_WAYS; w++) {
+		const struct cache_entry *c = &ways[w];
+
+		if (c->ret == r && c->sp == key && c->depth == depth && c->stamp == stamp &&
+		    still_valid(c, sp))
+			return c;
+	}
+	return NULL;
 }
 
 /* Where a hit must find the rbp of each frame whose size varies. */
@@ -629,23 +722,25 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	stamp |= (uint64_t)atomic_load_explicit(&fs_epoch, memory_order_relaxed) << 32;
 	/* Allocation wrappers make one (ret, sp) the door to many stacks: in a
 	 * cache that had to grow, the caller's return address, when the frame
-	 * size says where it is, picks the set too.  (A small cache does not
-	 * pay for looking it up on every hit.) */
-	bool by_caller = b->cache->sets > CACHE_SETS_MIN;
+	 * size says where it is, picks the set too, and so do return addresses
+	 * above it where that was not enough (deep_set).  (A small cache does
+	 * not pay for looking them up on every hit.) */
+	struct lt_stack_cache *cache = b->cache;
+	bool by_caller = cache->sets > CACHE_SETS_MIN;
 	uint64_t caller = by_caller ? caller_of(fs, hi, r, sp) : 0;
-	unsigned set = set_of(r, caller, key, b->cache->sets);
-	struct cache_entry *ways = set_ways(b->cache, kind, set);
+	unsigned set = set_of(r, caller, key, cache->sets);
+	unsigned more = cache->deep[(size_t)kind * cache->sets + set];
+	const struct cache_entry *hit = find_way(set_ways(cache, kind, set), r, key,
+						 depth, stamp, sp);
 
-	for (unsigned w = 0; w < CACHE_WAYS; w++) {
-		const struct cache_entry *c = &ways[w];
-
-		if (c->ret == r && c->sp == key && c->depth == depth && c->stamp == stamp &&
-		    still_valid(c, sp)) {
-			*id = lt_stacks_use(c->stack);
-			return 0;
-		}
+	if (!hit && more)
+		hit = find_way(set_ways(cache, kind, deep_set(cache, fs, hi, more, r, sp, key)),
+			       r, key, depth, stamp, sp);
+	if (hit) {
+		*id = lt_stacks_use(hit->stack);
+		return 0;
 	}
-	b->cache->misses++;
+	cache->misses++;
 
 	/* Where the stack holds new code, libunwind's own cache misses too and
 	 * a learning walk follows: both run quiet (one mask change, not one
@@ -676,15 +771,28 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (known == 0 && atomic_load_explicit(&fs_full, memory_order_relaxed))
 		known = -1;
 	if (known == 0)
-		known = learn_slots(fs, b->cache, b->cache_gen, b->stack_top, ret, sp,
+		known = learn_slots(fs, cache, b->cache_gen, b->stack_top, ret, sp,
 				    frames, n, slots, &fp, need);
 	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
-		if (by_caller && n >= 2 && frames[1] != caller) {
-			/* Next time the frame size will be known: file it there. */
-			set = set_of(r, frames[1], key, b->cache->sets);
-			ways = set_ways(b->cache, kind, set);
+		/* Next time the frame sizes will be known: file it where
+		 * they lead (and the walk may have raised hi). */
+		uint8_t *deep;
+
+		if (by_caller && n >= 2)
+			caller = frames[1];
+		if (!top)
+			hi = cache->hi_gen == b->cache_gen ? cache->hi : 0;
+		set = set_of(r, caller, key, cache->sets);
+		deep = &cache->deep[(size_t)kind * cache->sets + set];
+		if (*deep)
+			set = deep_set(cache, fs, hi, *deep, r, sp, key);
+		if (*deep < CACHE_DEEP_MAX && thrashing(cache) &&
+		    key_crowds(set_ways(cache, kind, set), r, key, depth, stamp)) {
+			++*deep;
+			set = deep_set(cache, fs, hi, *deep, r, sp, key);
 		}
-		struct cache_entry *c = &ways[b->cache->victim[kind * b->cache->sets + set]++ %
+		struct cache_entry *ways = set_ways(cache, kind, set);
+		struct cache_entry *c = &ways[cache->victim[kind * cache->sets + set]++ %
 					      CACHE_WAYS];
 
 		c->ret = r;

@@ -181,6 +181,37 @@ else
 	not_ok "varframes ran traced"
 fi
 
+# One allocation wrapper behind 64 call paths that differ only above it
+# (tests/shim/wrappers.c): one key for the stack cache, 64 stacks taken in
+# turn.  Each must still be unwound about once, not once a call, and each
+# path's allocations must be its own.
+cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -o "$tmp/wrappers" \
+	tests/shim/wrappers.c || exit 1
+if traced wrappers LD_PRELOAD="$tmp/countunwind.so $build/libtrace.so" \
+	COUNT_UNWIND_OUT="$tmp/wrappers.unwinds"; then
+	blocks=$(sed -n 's/^blocks //p' "$tmp/wrappers.out")
+	unwinds=$(cat "$tmp/wrappers.unwinds" 2>/dev/null)
+	paths=$(python3 - "$tmp/wrappers.json" <<'PY'
+import collections, json, sys
+paths = collections.Counter()
+for s in json.load(open(sys.argv[1]))["sites_by_calls"]:
+    funcs = [f.get("function") or "" for f in s.get("frames", [])]
+    if funcs[:2] == ["wrap", "via"]:
+        paths[(funcs[2], funcs[3])] += s["calls"]
+print(len(paths), " ".join(sorted(set(str(c) for c in paths.values()))))
+PY
+)
+	rounds=$((${blocks:-0} / 64))
+	if [ -n "$unwinds" ] && [ "$unwinds" -gt 0 ] &&
+	   [ "$unwinds" -lt $((${blocks:-0} / 50)) ] && [ "$paths" = "64 $rounds" ]; then
+		ok "wrappers: $unwinds unwinds for $blocks allocations (and as many frees) along 64 paths to one wrapper, each path's own ($paths)"
+	else
+		not_ok "wrappers: ${unwinds:-?} unwinds for ${blocks:-?} allocations (want < 1 in 50), paths and their calls '$paths', want '64 $rounds'"
+	fi
+else
+	not_ok "wrappers ran traced"
+fi
+
 # Many threads at once: 64 use libunwind's fast path (a frame cache of about
 # 256 KiB each), the rest step frame by frame (tests/shim/manythreads.c).
 # Their stacks must be the same, and 160 threads must not add a cache each.
