@@ -16,6 +16,10 @@
 #define WORKERS  4
 #define CHILDREN 12
 #define CHILD_BLOCKS 200
+/* Each worker stops by itself after this many, so that forks slowed down
+ * (or a child hung until the run's timeout) cannot fill the disk with the
+ * parent's dump: a run here makes about 170,000 each in 50 ms. */
+#define WORKER_OPS (4L << 20)
 
 static _Atomic int stop;
 static pthread_barrier_t started;
@@ -25,7 +29,7 @@ static void *worker_main(void *arg)
 	long w = (long)arg;
 
 	pthread_barrier_wait(&started);
-	for (long i = 0; !atomic_load(&stop); i++) {
+	for (long i = 0; !atomic_load(&stop) && i < WORKER_OPS; i++) {
 		size_t size = 16 + 16 * (size_t)((w + i) % 16);
 		char *p;
 
