@@ -215,8 +215,8 @@ struct step {
 	uint64_t ptr;         /* the block acquired or released */
 	uint64_t size;        /* acquired */
 	uint32_t stack;
-	uint8_t type;         /* rec->type */
-	uint8_t fn;           /* rec->flags */
+	uint8_t type;         /* the record's type */
+	uint8_t fn;           /* its head.flags */
 	uint8_t kind;         /* enum step_kind */
 	uint8_t phase;        /* of a realloc: 0 the release, 1 the acquisition */
 };

@@ -145,7 +145,7 @@ typedef void lt_heap_fn(void *ctx, uint64_t ticks, const struct lt_site *site,
  */
 struct lt_event {
 	uint64_t ptr;       /* the block acquired or released */
-	uint64_t size;      /* bytes asked for (an acquisition) */
+	uint64_t size;      /* bytes asked for (a realloc's, in both phases) */
 	uint64_t sp;        /* the caller's stack pointer at the call */
 	uint32_t stack;     /* head.aux: the stack, or a free's free site */
 	uint8_t  type;      /* LT_REC_ALLOC, LT_REC_FREE or LT_REC_REALLOC */

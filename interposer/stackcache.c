@@ -21,11 +21,11 @@
  * marked variable, and stacks through it are checked through its frame
  * pointer (last paragraph) or unwound every time.
  *
- * A set holds four stacks of one key (return address, stack pointer and,
- * in a cache that grew, the caller's return address).  Where more than
- * that come through one key in turn and the cache thrashes, the key's
- * stacks that do not fit go to a second set, picked by return addresses
- * further up the stack (deep_set).
+ * A key (return address, stack pointer and, in a cache that grew, the
+ * caller's return address) picks a set of four stacks.  Where more than
+ * that come through one key in turn and the cache thrashes, stacks of its
+ * set go to a second set, picked by return addresses further up the stack
+ * (deep_set).
  *
  * A thread the shim started knows where its stack ends (lt_stack_top), and
  * its entries are keyed by the distance from there instead of by address:
@@ -51,13 +51,13 @@
 
 #include "shim.h"
 
-#define CACHE_WAYS      4     /* stacks per (ret, sp, caller) */
+#define CACHE_WAYS      4     /* stacks a set holds */
 #define CACHE_DEPTH     64    /* deeper stacks are unwound every time */
 #define CACHE_SETS_MIN  256   /* per kind, to start with: 432 KiB */
 #define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 6.75 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
 #define CACHE_FP        24    /* frames of varying size a cached stack may cross */
-#define CACHE_DEEP_MAX  8     /* return addresses past the caller's a key may take */
+#define CACHE_DEEP_MAX  8     /* return addresses further up that pick a second set */
 /* A call whose stack pointer lies further than this from the highest slot an
  * exact unwind found on the thread (hi) runs on another stack (a coroutine's,
  * a signal stack): its slots are never predicted or cached, so that a frame
@@ -420,6 +420,15 @@ static inline bool thrashing(const struct lt_stack_cache *c)
 	return c->lookups >= 4096 && c->misses > c->lookups / 4;
 }
 
+/* A way of a set that holds nothing cached since stamp, or NULL. */
+static struct cache_entry *stale_way(struct cache_entry *ways, uint64_t stamp)
+{
+	for (unsigned w = 0; w < CACHE_WAYS; w++)
+		if (!ways[w].ret || ways[w].stamp != stamp)
+			return &ways[w];
+	return NULL;
+}
+
 /* Whether a set is full of stacks cached since stamp, and half of them or
  * more are this key's. */
 static bool key_crowds(const struct cache_entry *ways, uint64_t r, uint64_t key,
@@ -777,24 +786,30 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
 		/* Next time the frame sizes will be known: file it where
 		 * they lead (and the walk may have raised hi). */
+		struct cache_entry *c = NULL;
+		unsigned home;
 		uint8_t *deep;
 
 		if (by_caller && n >= 2)
 			caller = frames[1];
 		if (!top)
 			hi = cache->hi_gen == b->cache_gen ? cache->hi : 0;
-		set = set_of(r, caller, key, cache->sets);
-		deep = &cache->deep[(size_t)kind * cache->sets + set];
+		home = set_of(r, caller, key, cache->sets);
+		deep = &cache->deep[(size_t)kind * cache->sets + home];
+		/* A home that sends stacks on still takes them where its
+		 * own have gone stale (a new fs_epoch, a new owner). */
 		if (*deep)
-			set = deep_set(cache, fs, hi, *deep, r, sp, key);
-		if (*deep < CACHE_DEEP_MAX && thrashing(cache) &&
-		    key_crowds(set_ways(cache, kind, set), r, key, depth, stamp)) {
-			++*deep;
-			set = deep_set(cache, fs, hi, *deep, r, sp, key);
+			c = stale_way(set_ways(cache, kind, home), stamp);
+		if (!c) {
+			set = *deep ? deep_set(cache, fs, hi, *deep, r, sp, key) : home;
+			if (*deep < CACHE_DEEP_MAX && thrashing(cache) &&
+			    key_crowds(set_ways(cache, kind, set), r, key, depth, stamp)) {
+				++*deep;
+				set = deep_set(cache, fs, hi, *deep, r, sp, key);
+			}
+			c = &set_ways(cache, kind, set)[cache->victim[kind * cache->sets + set]++ %
+							 CACHE_WAYS];
 		}
-		struct cache_entry *ways = set_ways(cache, kind, set);
-		struct cache_entry *c = &ways[cache->victim[kind * cache->sets + set]++ %
-					      CACHE_WAYS];
 
 		c->ret = r;
 		c->sp = key;

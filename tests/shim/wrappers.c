@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define ROUNDS 5000
+#define ROUNDS 10000
 
 static long blocks;
 
