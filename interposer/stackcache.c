@@ -420,11 +420,24 @@ static inline bool thrashing(const struct lt_stack_cache *c)
 	return c->lookups >= 4096 && c->misses > c->lookups / 4;
 }
 
-/* A way of a set that holds nothing cached since stamp, or NULL. */
+/* Whether c holds a stack of this key (current or not). */
+static inline bool same_key(const struct cache_entry *c, uint64_t r, uint64_t key,
+			    uint32_t depth)
+{
+	return c->ret == r && c->sp == key && c->depth == depth;
+}
+
+/* Whether c holds nothing cached since stamp. */
+static inline bool stale(const struct cache_entry *c, uint64_t stamp)
+{
+	return !c->ret || c->stamp != stamp;
+}
+
+/* A stale way of a set, or NULL. */
 static struct cache_entry *stale_way(struct cache_entry *ways, uint64_t stamp)
 {
 	for (unsigned w = 0; w < CACHE_WAYS; w++)
-		if (!ways[w].ret || ways[w].stamp != stamp)
+		if (stale(&ways[w], stamp))
 			return &ways[w];
 	return NULL;
 }
@@ -437,9 +450,9 @@ static bool key_crowds(const struct cache_entry *ways, uint64_t r, uint64_t key,
 	unsigned mine = 0;
 
 	for (unsigned w = 0; w < CACHE_WAYS; w++) {
-		if (!ways[w].ret || ways[w].stamp != stamp)
+		if (stale(&ways[w], stamp))
 			return false;
-		mine += ways[w].ret == r && ways[w].sp == key && ways[w].depth == depth;
+		mine += same_key(&ways[w], r, key, depth);
 	}
 	return mine >= CACHE_WAYS / 2;
 }
@@ -476,8 +489,7 @@ find_way(const struct cache_entry *ways, uint64_t r, uint64_t key, uint32_t dept
 	for (unsigned w = 0; w < CACHE_WAYS; w++) {
 		const struct cache_entry *c = &ways[w];
 
-		if (c->ret == r && c->sp == key && c->depth == depth && c->stamp == stamp &&
-		    still_valid(c, sp))
+		if (same_key(c, r, key, depth) && c->stamp == stamp && still_valid(c, sp))
 			return c;
 	}
 	return NULL;
@@ -739,11 +751,11 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	bool by_caller = cache->sets > CACHE_SETS_MIN;
 	uint64_t caller = by_caller ? caller_of(fs, hi, r, sp) : 0;
 	unsigned set = set_of(r, caller, key, cache->sets);
-	unsigned more = cache->deep[(size_t)kind * cache->sets + set];
 	const struct cache_entry *hit = find_way(set_ways(cache, kind, set), r, key,
 						 depth, stamp, sp);
+	unsigned more = hit ? 0 : cache->deep[(size_t)kind * cache->sets + set];
 
-	if (!hit && more)
+	if (more)
 		hit = find_way(set_ways(cache, kind, deep_set(cache, fs, hi, more, r, sp, key)),
 			       r, key, depth, stamp, sp);
 	if (hit) {
