@@ -46,6 +46,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -53,10 +54,10 @@
 
 #define CACHE_WAYS      4     /* stacks a set holds */
 #define CACHE_DEPTH     64    /* deeper stacks are unwound every time */
-#define CACHE_SETS_MIN  256   /* per kind, to start with: 432 KiB */
-#define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 6.75 MiB */
+#define CACHE_SETS_MIN  256   /* per kind, to start with: 289 KiB mapped */
+#define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 4.5 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
-#define CACHE_FP        24    /* frames of varying size a cached stack may cross */
+#define CACHE_FP        22    /* frames of varying size a cached stack may cross */
 #define CACHE_DEEP_MAX  8     /* return addresses further up that pick a second set */
 /* A call whose stack pointer lies further than this from the highest slot an
  * exact unwind found on the thread (hi) runs on another stack (a coroutine's,
@@ -64,28 +65,68 @@
  * size not yet known to vary cannot send a read past that stack's end. */
 #define STACK_SPAN      (16u << 20)
 
-struct cache_entry {
-	uint64_t ret;
-	uint64_t sp;                           /* stack_top - sp, with a top */
-	const struct stack_entry *stack;
-	/* fs_epoch when it was made << 32 | the buffer's cache_gen then, or
-	 * 0 for a thread with a stack_top (any such owner may use it). */
-	uint64_t stamp;
-	uint8_t  depth;                        /* the depth asked for */
-	uint8_t  n;                            /* frames in the stack */
-	uint8_t  nfp;                          /* checks in fp_frame, fp_below */
-	uint16_t slots[CACHE_DEPTH];           /* frames[i] at sp + 8 * this - 8 */
-	/* Frame i = fp_frame[k]'s size varies: its rbp was saved fp_below[k]
-	 * words below slot i, and its return address (slot i + 1) lies 8
-	 * bytes above where that points.  (After slots, so that a hit finds
-	 * the first slots in the cache line that holds ret.) */
-	uint8_t  fp_frame[CACHE_FP];
-	uint8_t  fp_below[CACHE_FP];
+/*
+ * A set is four tags in one cache line.  A tag names its way's entry in a
+ * pool of 64-byte units that fills from the front, an entry taking as
+ * many units as its stack has frames for: a thread touches the memory of
+ * the stacks it has, not of every set their keys hash to.  (128 threads
+ * of 256 stacks each, tests/shim/threadpaths.c: 27-29 MiB of caches
+ * resident with entries of 216 bytes in the sets, 8 MiB with the pool.)
+ */
+struct cache_tag {
+	uint64_t ret;                          /* | (first unit + 1) << 48 */
+	uint64_t key;                          /* sp or stack_top - sp, | depth << 56 */
 };
+
+#define TAG_IP       ((1ull << 48) - 1)
+#define TAG_DEPTH(d) ((uint64_t)(d) << 56)
+
+struct cache_entry {
+	/* fs_epoch when it was made << 32 | the buffer's cache_gen then, or
+	 * fs_epoch << 32 for a thread with a stack_top (any such owner may
+	 * use it).  On a free list: the next entry's first unit + 1, or 0. */
+	uint64_t stamp;
+	const struct stack_entry *stack;
+	uint8_t  n;                            /* frames in the stack */
+	uint8_t  nfp;                          /* frames checked by rbp */
+	uint8_t  units;                        /* the entry's size */
+	uint8_t  unused;
+	/* n slots, frames[i] at sp + 8 * slots[i] - 8; then nfp bytes
+	 * fp_frame and nfp bytes fp_below: frame fp_frame[k]'s size varies,
+	 * its rbp was saved fp_below[k] words below its slot, and its return
+	 * address (the next slot) lies 8 bytes above where that points. */
+	uint16_t slots[];
+};
+
+#define UNIT       64u
+#define UNITS_MAX  3u
+
+struct cache_unit {
+	_Alignas(UNIT) uint8_t bytes[UNIT];
+};
+
+static inline unsigned entry_units(uint32_t n, uint32_t nfp)
+{
+	return (unsigned)(offsetof(struct cache_entry, slots) + 2 * n + 2 * nfp + UNIT - 1) / UNIT;
+}
+_Static_assert(offsetof(struct cache_entry, slots) + 2 * CACHE_DEPTH + 2 * CACHE_FP <=
+	       UNITS_MAX * UNIT, "the largest entry fits UNITS_MAX units");
+
+static inline const uint8_t *fp_frame(const struct cache_entry *e)
+{
+	return (const uint8_t *)(e->slots + e->n);
+}
+
+static inline const uint8_t *fp_below(const struct cache_entry *e)
+{
+	return fp_frame(e) + e->nfp;
+}
 
 struct lt_stack_cache {
 	uint32_t sets;
 	uint32_t lookups, misses;              /* in the current window */
+	uint32_t used, cap;                    /* units of the pool taken, and in all */
+	uint32_t free_units[UNITS_MAX + 1];    /* by size: first unit + 1, or 0 */
 	/* The highest slot an exact unwind found on the owner's stack, + 8:
 	 * predicted slots above it are not read (they might not be mapped). */
 	uint32_t hi_gen;
@@ -93,31 +134,82 @@ struct lt_stack_cache {
 	size_t   bytes;                        /* of the mapping */
 	uint8_t *victim;                       /* the way replaced next */
 	uint8_t *deep;                         /* see deep_set() */
-	struct cache_entry *e;
+	struct cache_tag *tags;
+	struct cache_unit *pool;
 };
 
-/* One mapping: this header, then victim[2][sets], deep[2][sets], then
- * e[2][sets][WAYS]. */
+/* One mapping: this header, then victim[2][sets], deep[2][sets],
+ * tags[2][sets][WAYS], and the pool: two units a way on average (and at
+ * most what a tag can name). */
 static struct lt_stack_cache *cache_new(uint32_t sets)
 {
 	size_t bytemap = ((size_t)2 * sets + 63) & ~(size_t)63;
-	size_t bytes = sizeof(struct lt_stack_cache) + 2 * bytemap +
-		       (size_t)2 * sets * CACHE_WAYS * sizeof(struct cache_entry);
+	size_t ways = (size_t)2 * sets * CACHE_WAYS;
+	size_t units = ways * 2 < UINT16_MAX ? ways * 2 : UINT16_MAX;
+	size_t head = (sizeof(struct lt_stack_cache) + UNIT - 1) & ~(size_t)(UNIT - 1);
+	size_t bytes = head + 2 * bytemap + ways * sizeof(struct cache_tag) +
+		       units * sizeof(struct cache_unit);
 	struct lt_stack_cache *c = lt_os_map(bytes);
 
 	if (!c)
 		return NULL;
 	c->sets = sets;
+	c->cap = (uint32_t)units;
 	c->bytes = bytes;
-	c->victim = (uint8_t *)(c + 1);
+	c->victim = (uint8_t *)c + head;
 	c->deep = c->victim + bytemap;
-	c->e = (struct cache_entry *)(c->deep + bytemap);
+	c->tags = (struct cache_tag *)(c->deep + bytemap);
+	c->pool = (struct cache_unit *)(c->tags + ways);
 	return c;
 }
 
-static inline struct cache_entry *set_ways(struct lt_stack_cache *c, int kind, unsigned set)
+static inline struct cache_tag *set_ways(struct lt_stack_cache *c, int kind, unsigned set)
 {
-	return &c->e[((size_t)kind * c->sets + set) * CACHE_WAYS];
+	return &c->tags[((size_t)kind * c->sets + set) * CACHE_WAYS];
+}
+
+static inline struct cache_entry *unit_entry(const struct lt_stack_cache *c, uint64_t at)
+{
+	return (struct cache_entry *)&c->pool[at - 1];
+}
+
+/* The entry a filled tag names. */
+static inline struct cache_entry *entry_of(const struct lt_stack_cache *c,
+					   const struct cache_tag *t)
+{
+	return unit_entry(c, t->ret >> 48);
+}
+
+/* units free units of the pool (first + 1), or 0 when it has none left. */
+static uint64_t pool_take(struct lt_stack_cache *c, unsigned units)
+{
+	uint64_t at = c->free_units[units];
+
+	if (at) {
+		c->free_units[units] = (uint32_t)unit_entry(c, at)->stamp;
+		return at;
+	}
+	if (c->cap - c->used < units)
+		return 0;
+	at = c->used + 1;
+	c->used += units;
+	return at;
+}
+
+static void pool_give(struct lt_stack_cache *c, uint64_t at)
+{
+	struct cache_entry *e = unit_entry(c, at);
+
+	e->stamp = c->free_units[e->units];
+	c->free_units[e->units] = (uint32_t)at;
+}
+
+/* The pool ran out (its free units are all of other sizes): start empty. */
+static void cache_clear(struct lt_stack_cache *c)
+{
+	memset(c->victim, 0, (uint8_t *)c->pool - c->victim);
+	memset(c->free_units, 0, sizeof(c->free_units));
+	c->used = 0;
 }
 
 /*
@@ -414,68 +506,73 @@ static unsigned deep_set(struct lt_stack_cache *c, _Atomic uint64_t *fs, uint64_
  * its lookups in a window, went from +243% to +267% and +288% with every
  * key allowed deeper, though it missed a third less: its misses are
  * unw_backtrace calls that libunwind's cache answers.  The program above
- * missed 47%.) */
+ * missed 47%.)  Judged after 1,024 lookups, not 4,096: a thread that has
+ * to step through libunwind for every miss (past FAST_THREADS) pays for
+ * each one before that (tests/shim/threadpaths.c, 3 runs: 1.1-1.6 s,
+ * then 0.53-0.58 s). */
 static inline bool thrashing(const struct lt_stack_cache *c)
 {
-	return c->lookups >= 4096 && c->misses > c->lookups / 4;
+	return c->lookups >= 1024 && c->misses > c->lookups / 4;
 }
 
-/* Whether c holds a stack of this key (current or not). */
-static inline bool same_key(const struct cache_entry *c, uint64_t r, uint64_t key,
-			    uint32_t depth)
+/* Whether t names a stack of this key (current or not); kd is the key
+ * with the depth asked for. */
+static inline bool same_key(const struct cache_tag *t, uint64_t r, uint64_t kd)
 {
-	return c->ret == r && c->sp == key && c->depth == depth;
+	return (t->ret & TAG_IP) == r && t->key == kd;
 }
 
-/* Whether c holds nothing cached since stamp. */
-static inline bool stale(const struct cache_entry *c, uint64_t stamp)
+/* Whether t names nothing cached since stamp. */
+static inline bool stale(const struct lt_stack_cache *c, const struct cache_tag *t,
+			 uint64_t stamp)
 {
-	return !c->ret || c->stamp != stamp;
+	return !t->ret || entry_of(c, t)->stamp != stamp;
 }
 
 /* A stale way of a set, or NULL. */
-static struct cache_entry *stale_way(struct cache_entry *ways, uint64_t stamp)
+static struct cache_tag *stale_way(const struct lt_stack_cache *c, struct cache_tag *ways,
+				   uint64_t stamp)
 {
 	for (unsigned w = 0; w < CACHE_WAYS; w++)
-		if (stale(&ways[w], stamp))
+		if (stale(c, &ways[w], stamp))
 			return &ways[w];
 	return NULL;
 }
 
 /* Whether a set is full of stacks cached since stamp, and half of them or
  * more are this key's. */
-static bool key_crowds(const struct cache_entry *ways, uint64_t r, uint64_t key,
-		       uint32_t depth, uint64_t stamp)
+static bool key_crowds(const struct lt_stack_cache *c, const struct cache_tag *ways,
+		       uint64_t r, uint64_t kd, uint64_t stamp)
 {
 	unsigned mine = 0;
 
 	for (unsigned w = 0; w < CACHE_WAYS; w++) {
-		if (stale(&ways[w], stamp))
+		if (stale(c, &ways[w], stamp))
 			return false;
-		mine += same_key(&ways[w], r, key, depth);
+		mine += same_key(&ways[w], r, kd);
 	}
 	return mine >= CACHE_WAYS / 2;
 }
 
-/* Whether the stack above a call at sp is c's: every return address where
- * c says it is, and each frame of varying size ending where c says.  (Its
- * slots lie below the stack's end: they did where c was made, at the same
+/* Whether the stack above a call at sp is e's: every return address where
+ * e says it is, and each frame of varying size ending where e says.  (Its
+ * slots lie below the stack's end: they did where e was made, at the same
  * distance from it.) */
 static inline __attribute__((always_inline)) bool
-still_valid(const struct cache_entry *c, uint64_t sp)
+still_valid(const struct cache_entry *e, uint64_t sp)
 {
 	uint32_t n;
-	const uint64_t *frames = lt_stacks_frames(c->stack, &n);
+	const uint64_t *frames = lt_stacks_frames(e->stack, &n);
 
-	for (uint32_t i = 1; i < c->n; i++)
-		if (*(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)c->slots[i] - 8) !=
+	for (uint32_t i = 1; i < e->n; i++)
+		if (*(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)e->slots[i] - 8) !=
 		    frames[i])
 			return false;
-	for (uint32_t k = 0; k < c->nfp; k++) {
-		uint32_t i = c->fp_frame[k];
-		uint64_t at = sp + 8 * ((uint64_t)c->slots[i] - c->fp_below[k]) - 8;
+	for (uint32_t k = 0; k < e->nfp; k++) {
+		uint32_t i = fp_frame(e)[k];
+		uint64_t at = sp + 8 * ((uint64_t)e->slots[i] - fp_below(e)[k]) - 8;
 
-		if (*(const volatile uint64_t *)(uintptr_t)at != sp + 8 * (uint64_t)c->slots[i + 1] - 16)
+		if (*(const volatile uint64_t *)(uintptr_t)at != sp + 8 * (uint64_t)e->slots[i + 1] - 16)
 			return false;
 	}
 	return true;
@@ -483,14 +580,16 @@ still_valid(const struct cache_entry *c, uint64_t sp)
 
 /* The stack behind key in ways that still holds, or NULL. */
 static inline const struct cache_entry *
-find_way(const struct cache_entry *ways, uint64_t r, uint64_t key, uint32_t depth,
-	 uint64_t stamp, uint64_t sp)
+find_way(const struct lt_stack_cache *c, const struct cache_tag *ways, uint64_t r,
+	 uint64_t kd, uint64_t stamp, uint64_t sp)
 {
 	for (unsigned w = 0; w < CACHE_WAYS; w++) {
-		const struct cache_entry *c = &ways[w];
+		if (!same_key(&ways[w], r, kd))
+			continue;
+		const struct cache_entry *e = entry_of(c, &ways[w]);
 
-		if (same_key(c, r, key, depth) && c->stamp == stamp && still_valid(c, sp))
-			return c;
+		if (e->stamp == stamp && still_valid(e, sp))
+			return e;
 	}
 	return NULL;
 }
@@ -741,6 +840,9 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		key = sp;
 		stamp = b->cache_gen;
 	}
+	/* An r or key past TAG_IP (user space past 48 bits) is never filed,
+	 * so no tag matches it; a key stays below 2^56, under the depth. */
+	uint64_t kd = key | TAG_DEPTH(depth);
 	stamp |= (uint64_t)atomic_load_explicit(&fs_epoch, memory_order_relaxed) << 32;
 	/* Allocation wrappers make one (ret, sp) the door to many stacks: in a
 	 * cache that had to grow, the caller's return address, when the frame
@@ -751,13 +853,14 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	bool by_caller = cache->sets > CACHE_SETS_MIN;
 	uint64_t caller = by_caller ? caller_of(fs, hi, r, sp) : 0;
 	unsigned set = set_of(r, caller, key, cache->sets);
-	const struct cache_entry *hit = find_way(set_ways(cache, kind, set), r, key,
-						 depth, stamp, sp);
+	const struct cache_entry *hit = find_way(cache, set_ways(cache, kind, set), r, kd,
+						 stamp, sp);
 	unsigned more = hit ? 0 : cache->deep[(size_t)kind * cache->sets + set];
 
 	if (more)
-		hit = find_way(set_ways(cache, kind, deep_set(cache, fs, hi, more, r, sp, key)),
-			       r, key, depth, stamp, sp);
+		hit = find_way(cache, set_ways(cache, kind,
+					       deep_set(cache, fs, hi, more, r, sp, key)),
+			       r, kd, stamp, sp);
 	if (hit) {
 		*id = lt_stacks_use(hit->stack);
 		return 0;
@@ -795,10 +898,11 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	if (known == 0)
 		known = learn_slots(fs, cache, b->cache_gen, b->stack_top, ret, sp,
 				    frames, n, slots, &fp, need);
-	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX)) {
+	if (known > 0 && (n < 2 || (slots[n - 1] + 8 - sp) / 8 <= UINT16_MAX) &&
+	    r <= TAG_IP && key <= TAG_IP) {
 		/* Next time the frame sizes will be known: file it where
 		 * they lead (and the walk may have raised hi). */
-		struct cache_entry *c = NULL;
+		struct cache_tag *t = NULL;
 		unsigned home;
 		uint8_t *deep;
 
@@ -811,21 +915,34 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		/* A home that sends stacks on still takes them where its
 		 * own have gone stale (a new fs_epoch, a new owner). */
 		if (*deep)
-			c = stale_way(set_ways(cache, kind, home), stamp);
-		if (!c) {
+			t = stale_way(cache, set_ways(cache, kind, home), stamp);
+		if (!t) {
 			set = *deep ? deep_set(cache, fs, hi, *deep, r, sp, key) : home;
 			if (*deep < CACHE_DEEP_MAX && thrashing(cache) &&
-			    key_crowds(set_ways(cache, kind, set), r, key, depth, stamp)) {
+			    key_crowds(cache, set_ways(cache, kind, set), r, kd, stamp)) {
 				++*deep;
 				set = deep_set(cache, fs, hi, *deep, r, sp, key);
 			}
-			c = &set_ways(cache, kind, set)[cache->victim[kind * cache->sets + set]++ %
+			t = &set_ways(cache, kind, set)[cache->victim[kind * cache->sets + set]++ %
 							 CACHE_WAYS];
 		}
+		/* A way keeps its entry's units for a stack that fits them. */
+		unsigned units = entry_units(n, fp.n);
+		uint64_t at = t->ret >> 48;
 
-		c->ret = r;
-		c->sp = key;
-		c->depth = (uint8_t)depth;
+		if (at && entry_of(cache, t)->units < units) {
+			pool_give(cache, at);
+			at = 0;
+		}
+		if (!at) {
+			if (!(at = pool_take(cache, units))) {
+				cache_clear(cache);
+				at = pool_take(cache, units);
+			}
+			unit_entry(cache, at)->units = (uint8_t)units;
+		}
+		struct cache_entry *c = unit_entry(cache, at);
+
 		c->n = (uint8_t)n;
 		c->stamp = stamp;
 		c->stack = e;
@@ -833,8 +950,12 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		for (uint32_t i = 1; i < n; i++)
 			c->slots[i] = (uint16_t)((slots[i] + 8 - sp) / 8);
 		c->nfp = (uint8_t)fp.n;
-		memcpy(c->fp_frame, fp.frame, fp.n);
-		memcpy(c->fp_below, fp.below, fp.n);
+		uint8_t *fp_at = (uint8_t *)(c->slots + n);   /* fp_frame(c) */
+
+		memcpy(fp_at, fp.frame, fp.n);
+		memcpy(fp_at + fp.n, fp.below, fp.n);
+		t->ret = r | at << 48;
+		t->key = kd;
 	}
 	*id = lt_stacks_use(e);
 out:

@@ -19,15 +19,20 @@
  * maps and fills on the thread's first call: about 256 KiB, whatever the
  * caching policy (256 threads that each call it once: 3.3 MB resident
  * without the call, 70 MB with it).  So at most FAST_THREADS threads at a
- * time use it, 16 MiB; the others step frame by frame, quietly (one
- * signal-mask change for the walk), which maps nothing.  The frames are
- * the same: unw_backtrace steps the same way where its cache cannot help.
- * Stepping is slow, every step looking up its code's unwind table (with
- * every thread stepping: the bench's CPython job +55% -> +86%, cppcheck
- * +287% -> +2239%), but a stack is unwound only when the stack cache
- * misses, so a thread that keeps running the same code steps rarely.
+ * time use it, 8 MiB, a quarter of what the resident-set target lets the
+ * shim add; the others step frame by frame, quietly (one signal-mask
+ * change for the walk), which maps nothing.  The frames are the same:
+ * unw_backtrace steps the same way where its cache cannot help.  Stepping
+ * is slow, every step looking up its code's unwind table (with every
+ * thread stepping: the bench's CPython job +55% -> +86%, cppcheck +287% ->
+ * +2239%), but a stack is unwound only when the stack cache misses, so a
+ * thread that keeps running the same code steps rarely.  (128 threads
+ * each running 256 call paths, tests/shim/threadpaths.c: 8 MiB less
+ * resident with 32 than with 64.  Such a program of 48 threads making
+ * 100,000 allocations each ran +171% with 64 and +224% with 32, until the
+ * stack cache judged thrashing sooner; then +171%, heaptrack +1254%.)
  */
-#define FAST_THREADS 64u
+#define FAST_THREADS 32u
 
 static _Atomic uint32_t fast_threads;
 static __thread uint8_t unwind_mode;    /* 0 undecided, 1 fast, 2 stepping */

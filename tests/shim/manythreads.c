@@ -2,7 +2,7 @@
  * THREADS threads alive at once, each allocating from its own call path
  * (start_many -> mid -> leaf) and from a second one (start_many -> other),
  * then waiting for all the others.  libunwind's fast path maps a frame
- * cache of about 256 KiB for each thread that uses it, so the shim lets 64
+ * cache of about 256 KiB for each thread that uses it, so the shim lets 32
  * threads at a time use it and the rest unwind step by step: their stacks
  * must be the same, and the resident set must not grow by a cache a thread.
  * Prints "leaf N", "other N" (allocations made on each path) and

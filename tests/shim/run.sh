@@ -96,6 +96,9 @@ paths coroutines "on coroutine and thread stacks"
 # what the buffer's earlier owners cached, keyed by distance from its
 # stack's end.
 paths stackchurn "on 2,000 short-lived threads" -pthread
+# And 1,500 paths of 1 to 56 frames, taken in turn: the cache's ways keep
+# taking stacks of another depth, whose entries take more or fewer units.
+paths deeppaths "of 1 to 56 frames, more than the first cache holds"
 
 # The shim answers libunwind's sigprocmask calls itself during a learning
 # walk (all signals blocked once): the program's own mask and signals must
@@ -212,7 +215,7 @@ else
 	not_ok "wrappers ran traced"
 fi
 
-# Many threads at once: 64 use libunwind's fast path (a frame cache of about
+# Many threads at once: 32 use libunwind's fast path (a frame cache of about
 # 256 KiB each), the rest step frame by frame (tests/shim/manythreads.c).
 # Their stacks must be the same, and 160 threads must not add a cache each.
 cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -pthread \
@@ -244,6 +247,38 @@ PY
 	fi
 else
 	not_ok "manythreads ran traced and reported"
+fi
+# Many busy threads running varied code: 128 threads at once, each down the
+# same 256 call paths to one leaf (tests/shim/threadpaths.c).  Every path
+# must be its own stack with all its calls, and the resident set within the
+# performance target: 1.2 times untraced plus 32 MiB.
+cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -pthread \
+	-o "$tmp/threadpaths" tests/shim/threadpaths.c || exit 1
+"$tmp/threadpaths" > "$tmp/threadpaths.want" || not_ok "threadpaths ran untraced"
+if traced threadpaths; then
+	got=$(python3 - "$tmp/threadpaths.json" <<'PY'
+import json, sys
+sites = calls = 0
+for s in json.load(open(sys.argv[1]))["sites_by_calls"]:
+    funcs = [f.get("function") or "" for f in s.get("frames", [])]
+    if funcs[:1] == ["leaf"] and "run" in funcs:
+        sites += 1
+        calls += s["calls"]
+print(calls, sites)
+PY
+)
+	want=$(sed -n 's/^leaf //p; s/^paths //p' "$tmp/threadpaths.out" | tr '\n' ' ' | sed 's/ $//')
+	base=$(sed -n 's/^hwm_kib //p' "$tmp/threadpaths.want")
+	hwm=$(sed -n 's/^hwm_kib //p' "$tmp/threadpaths.out")
+	if [ "$got" != "$want" ]; then
+		not_ok "threadpaths: calls and stacks through leaf $got, the program made $want"
+	elif [ -z "$base" ] || [ -z "$hwm" ] || [ "$hwm" -ge $((base * 6 / 5 + 32 * 1024)) ]; then
+		not_ok "threadpaths: peak resident ${hwm:-?} KiB traced, ${base:-?} KiB untraced (want < 1.2 x + 32 MiB)"
+	else
+		ok "threadpaths: 128 threads at once down 256 paths, each its own ($got), peak resident $base -> $hwm KiB"
+	fi
+else
+	not_ok "threadpaths ran traced"
 fi
 # Thread buffers: the first 16 to fill up grow from 16 KiB to 254 KiB, the
 # rest stay small (tests/shim/bufgrow.c); strace sees each chunk's writev.

@@ -1,0 +1,116 @@
+/*
+ * THREADS threads alive at once, each allocating down PATHS call paths to
+ * one leaf: a path is a chain of 4 to 24 calls through three functions
+ * that call one another, as its bits say.  Each thread's stack cache then
+ * holds PATHS stacks, and libunwind's frame cache of the threads on its
+ * fast path is filled: what the shim adds to the resident set with many
+ * busy threads running varied code.
+ * Prints "leaf N" (allocations made in leaf), "paths N" (distinct call
+ * chains among the paths) and "hwm_kib N" (VmHWM from /proc/self/status).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define THREADS 128
+#define PATHS   256
+#define ROUNDS  32
+#define KEEP    64
+
+static pthread_barrier_t all_in, all_done;
+
+/* A path's chain: bit i says which of two callees level i takes. */
+struct path {
+	unsigned bits;
+	int depth;
+};
+
+__attribute__((noinline)) static void *leaf(size_t n)
+{
+	void *p = malloc(n);
+
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+static void *fa(const struct path *p, int d);
+static void *fb(const struct path *p, int d);
+static void *fc(const struct path *p, int d);
+
+#define STEP(name, one, two)                                                   \
+	__attribute__((noinline)) static void *name(const struct path *p, int d)  \
+	{                                                                       \
+		void *r;                                                        \
+		if (d == p->depth)                                              \
+			return leaf(16 + (size_t)d);                            \
+		r = (p->bits >> d & 1) ? one(p, d + 1) : two(p, d + 1);         \
+		__asm__ volatile("" ::: "memory");                              \
+		return r;                                                       \
+	}
+STEP(fa, fb, fc)
+STEP(fb, fc, fa)
+STEP(fc, fa, fb)
+
+static struct path paths[PATHS];
+
+static void *run(void *arg)
+{
+	void *keep[KEEP] = { 0 };
+	unsigned n = 0;
+
+	pthread_barrier_wait(&all_in);
+	for (int r = 0; r < ROUNDS; r++)
+		for (int i = 0; i < PATHS; i++, n++) {
+			free(keep[n % KEEP]);
+			keep[n % KEEP] = fa(&paths[i], 0);
+		}
+	for (int i = 0; i < KEEP; i++)
+		free(keep[i]);
+	pthread_barrier_wait(&all_done);  /* every thread alive at once */
+	return arg;
+}
+
+static long hwm_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+int main(void)
+{
+	static pthread_t t[THREADS];
+	unsigned s = 12345;
+	int distinct = 0;
+
+	for (int i = 0; i < PATHS; i++) {
+		s = s * 1103515245u + 12345u;
+		paths[i].bits = s >> 8;
+		paths[i].depth = 4 + (int)((s >> 4) % 21);
+		int j = 0;
+		while (j < i && (paths[j].depth != paths[i].depth ||
+				 ((paths[j].bits ^ paths[i].bits) &
+				  ((1u << paths[i].depth) - 1))))
+			j++;
+		distinct += j == i;
+	}
+	pthread_barrier_init(&all_in, NULL, THREADS);
+	pthread_barrier_init(&all_done, NULL, THREADS);
+	for (int i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, run, NULL) != 0)
+			return 1;
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("leaf %d\npaths %d\nhwm_kib %ld\n", THREADS * ROUNDS * PATHS, distinct,
+	       hwm_kib());
+	return 0;
+}
