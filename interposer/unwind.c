@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include "shim.h"
 
@@ -31,11 +32,42 @@
  * resident with 32 than with 64.  Such a program of 48 threads making
  * 100,000 allocations each ran +171% with 64 and +224% with 32, until the
  * stack cache judged thrashing sooner; then +171%, heaptrack +1254%.)
+ *
+ * The target's allowance grows with the program (1.2 times untraced), and
+ * so may the fast path: one thread more for every FAST_RSS_KIB the process
+ * has held, a sixteenth of it in frame caches.  A thread that steps asks
+ * again every FAST_RETRY stepped unwinds, so that threads started before
+ * the program grew get there too.
  */
-#define FAST_THREADS 32u
+#define FAST_THREADS     32u
+#define FAST_THREADS_MAX 256u
+#define FAST_RSS_KIB     (4u << 10)
+#define FAST_RETRY       256u
 
 static _Atomic uint32_t fast_threads;
-static __thread uint8_t unwind_mode;    /* 0 undecided, 1 fast, 2 stepping */
+/* 0 undecided, 1 fast, 2 stepping, 3 stepping to the thread's end */
+static __thread uint8_t unwind_mode;
+static __thread uint32_t stepped;       /* since the thread last asked */
+
+/* How many threads may be on the fast path, by the peak resident set so
+ * far (a system call: asked for only past FAST_THREADS). */
+static uint32_t fast_cap(void)
+{
+	struct rusage ru;
+	uint64_t n;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0 || ru.ru_maxrss <= 0)
+		return FAST_THREADS;
+	n = (uint64_t)ru.ru_maxrss / FAST_RSS_KIB;
+	return n < FAST_THREADS ? FAST_THREADS : n > FAST_THREADS_MAX ? FAST_THREADS_MAX :
+	       (uint32_t)n;
+}
+
+static bool fast_place(void)
+{
+	return lt_place_take(&fast_threads, FAST_THREADS) ||
+	       lt_place_take(&fast_threads, fast_cap());
+}
 
 /*
  * A fork while another thread is inside libunwind leaves the child with
@@ -189,9 +221,11 @@ static __attribute__((noinline)) int step_backtrace(void **raw, int max)
 static inline int backtrace_raw(void **raw, int max)
 {
 	if (lt_unlikely(unwind_mode != 1)) {
-		if (unwind_mode == 0)
-			unwind_mode = lt_place_take(&fast_threads, FAST_THREADS) ? 1 : 2;
-		if (unwind_mode == 2)
+		if (unwind_mode == 0 || (unwind_mode == 2 && ++stepped == FAST_RETRY)) {
+			stepped = 0;
+			unwind_mode = fast_place() ? 1 : 2;
+		}
+		if (unwind_mode != 1)
 			return step_backtrace(raw, max);
 	}
 	return unw_backtrace(raw, max);
@@ -203,7 +237,7 @@ void lt_unwind_thread_exit(void)
 {
 	if (unwind_mode == 1)
 		atomic_fetch_sub(&fast_threads, 1);
-	unwind_mode = 2;
+	unwind_mode = 3;
 }
 
 /* The frames from ret up, or 0 when ret is not among the first few return
