@@ -139,13 +139,14 @@ struct lt_stack_cache {
 };
 
 /* One mapping: this header, then victim[2][sets], deep[2][sets],
- * tags[2][sets][WAYS], and the pool: two units a way on average (and at
- * most what a tag can name). */
+ * tags[2][sets][WAYS], and the pool: the most every way's entry can take,
+ * UNITS_MAX units, but no more than a tag can name (two a way, in a cache
+ * of CACHE_SETS_MAX). */
 static struct lt_stack_cache *cache_new(uint32_t sets)
 {
 	size_t bytemap = ((size_t)2 * sets + 63) & ~(size_t)63;
 	size_t ways = (size_t)2 * sets * CACHE_WAYS;
-	size_t units = ways * 2 < UINT16_MAX ? ways * 2 : UINT16_MAX;
+	size_t units = ways * UNITS_MAX < UINT16_MAX ? ways * UNITS_MAX : UINT16_MAX;
 	size_t head = (sizeof(struct lt_stack_cache) + UNIT - 1) & ~(size_t)(UNIT - 1);
 	size_t bytes = head + 2 * bytemap + ways * sizeof(struct cache_tag) +
 		       units * sizeof(struct cache_unit);
@@ -180,19 +181,23 @@ static inline struct cache_entry *entry_of(const struct lt_stack_cache *c,
 	return unit_entry(c, t->ret >> 48);
 }
 
-/* units free units of the pool (first + 1), or 0 when it has none left. */
+/* An entry of at least units units (its first + 1): a free one of that
+ * size or larger, else one from the front; 0 when there is none. */
 static uint64_t pool_take(struct lt_stack_cache *c, unsigned units)
 {
-	uint64_t at = c->free_units[units];
+	uint64_t at;
 
-	if (at) {
-		c->free_units[units] = (uint32_t)unit_entry(c, at)->stamp;
-		return at;
+	for (unsigned u = units; u <= UNITS_MAX; u++) {
+		if ((at = c->free_units[u])) {
+			c->free_units[u] = (uint32_t)unit_entry(c, at)->stamp;
+			return at;
+		}
 	}
 	if (c->cap - c->used < units)
 		return 0;
 	at = c->used + 1;
 	c->used += units;
+	unit_entry(c, at)->units = (uint8_t)units;
 	return at;
 }
 
@@ -204,7 +209,7 @@ static void pool_give(struct lt_stack_cache *c, uint64_t at)
 	c->free_units[e->units] = (uint32_t)at;
 }
 
-/* The pool ran out (its free units are all of other sizes): start empty. */
+/* The pool ran out (its free entries are all too small): start empty. */
 static void cache_clear(struct lt_stack_cache *c)
 {
 	memset(c->victim, 0, (uint8_t *)c->pool - c->victim);
@@ -559,11 +564,15 @@ static bool key_crowds(const struct lt_stack_cache *c, const struct cache_tag *w
  * slots lie below the stack's end: they did where e was made, at the same
  * distance from it.) */
 static inline __attribute__((always_inline)) bool
-still_valid(const struct cache_entry *e, uint64_t sp)
+still_valid(const struct cache_entry *e, uint64_t r, uint64_t sp)
 {
 	uint32_t n;
 	const uint64_t *frames = lt_stacks_frames(e->stack, &n);
 
+	/* Frame 0 is the return address the tag matched: checked here too,
+	 * so that a hit rests on what the entry holds alone. */
+	if (frames[0] != r)
+		return false;
 	for (uint32_t i = 1; i < e->n; i++)
 		if (*(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)e->slots[i] - 8) !=
 		    frames[i])
@@ -588,7 +597,7 @@ find_way(const struct lt_stack_cache *c, const struct cache_tag *ways, uint64_t 
 			continue;
 		const struct cache_entry *e = entry_of(c, &ways[w]);
 
-		if (e->stamp == stamp && still_valid(e, sp))
+		if (e->stamp == stamp && still_valid(e, r, sp))
 			return e;
 	}
 	return NULL;
@@ -926,20 +935,25 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 			t = &set_ways(cache, kind, set)[cache->victim[kind * cache->sets + set]++ %
 							 CACHE_WAYS];
 		}
-		/* A way keeps its entry's units for a stack that fits them. */
+		/* A way keeps its entry's units for a stack that fits them.
+		 * The tag names nothing while its entry changes: a fork by
+		 * another thread meanwhile leaves the child's copy of this
+		 * cache (a thread there may take it over) an empty way, not
+		 * a key naming another stack, or units on a free list. */
 		unsigned units = entry_units(n, fp.n);
 		uint64_t at = t->ret >> 48;
 
-		if (at && entry_of(cache, t)->units < units) {
+		t->ret = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		if (at && unit_entry(cache, at)->units < units) {
 			pool_give(cache, at);
 			at = 0;
 		}
-		if (!at) {
-			if (!(at = pool_take(cache, units))) {
-				cache_clear(cache);
-				at = pool_take(cache, units);
-			}
-			unit_entry(cache, at)->units = (uint8_t)units;
+		if (!at && !(at = pool_take(cache, units))) {
+			cache_clear(cache);     /* home is no longer deep */
+			t = &set_ways(cache, kind, home)[cache->victim[kind * cache->sets + home]++ %
+							  CACHE_WAYS];
+			at = pool_take(cache, units);
 		}
 		struct cache_entry *c = unit_entry(cache, at);
 
@@ -954,8 +968,9 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 
 		memcpy(fp_at, fp.frame, fp.n);
 		memcpy(fp_at + fp.n, fp.below, fp.n);
-		t->ret = r | at << 48;
 		t->key = kd;
+		atomic_signal_fence(memory_order_seq_cst);
+		t->ret = r | at << 48;  /* last: the way is filled */
 	}
 	*id = lt_stacks_use(e);
 out:

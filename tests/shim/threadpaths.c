@@ -5,8 +5,9 @@
  * holds PATHS stacks, and libunwind's frame cache of the threads on its
  * fast path is filled: what the shim adds to the resident set with many
  * busy threads running varied code.
- * Prints "leaf N" (allocations made in leaf), "paths N" (distinct call
- * chains among the paths) and "hwm_kib N" (VmHWM from /proc/self/status).
+ * Prints "CHAIN COUNT" for each distinct call chain, a letter per frame
+ * leaf first (fa -> a, fb -> b, fc -> c), with the allocations all threads
+ * made down it, then "hwm_kib N" (VmHWM from /proc/self/status).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -86,22 +87,33 @@ static long hwm_kib(void)
 	return kib;
 }
 
+/* The frames a path runs through, leaf first: fa calls fb or fc, fb
+ * calls fc or fa, fc calls fa or fb, as STEP does. */
+static void chain_of(const struct path *p, char *out)
+{
+	char at = 'a';
+
+	for (int d = 0; d <= p->depth; d++) {
+		out[p->depth - d] = at;
+		int one = p->bits >> d & 1;
+
+		at = at == 'a' ? (one ? 'b' : 'c') : at == 'b' ? (one ? 'c' : 'a') :
+		     (one ? 'a' : 'b');
+	}
+	out[p->depth + 1] = '\0';
+}
+
 int main(void)
 {
 	static pthread_t t[THREADS];
+	static char chains[PATHS][32];
 	unsigned s = 12345;
-	int distinct = 0;
 
 	for (int i = 0; i < PATHS; i++) {
 		s = s * 1103515245u + 12345u;
 		paths[i].bits = s >> 8;
 		paths[i].depth = 4 + (int)((s >> 4) % 21);
-		int j = 0;
-		while (j < i && (paths[j].depth != paths[i].depth ||
-				 ((paths[j].bits ^ paths[i].bits) &
-				  ((1u << paths[i].depth) - 1))))
-			j++;
-		distinct += j == i;
+		chain_of(&paths[i], chains[i]);
 	}
 	pthread_barrier_init(&all_in, NULL, THREADS);
 	pthread_barrier_init(&all_done, NULL, THREADS);
@@ -110,7 +122,16 @@ int main(void)
 			return 1;
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
-	printf("leaf %d\npaths %d\nhwm_kib %ld\n", THREADS * ROUNDS * PATHS, distinct,
-	       hwm_kib());
+	for (int i = 0; i < PATHS; i++) {
+		int first = 1, n = 0;
+
+		for (int j = 0; j < PATHS; j++) {
+			first &= j >= i || strcmp(chains[j], chains[i]) != 0;
+			n += !strcmp(chains[j], chains[i]);
+		}
+		if (first)
+			printf("%s %d\n", chains[i], n * THREADS * ROUNDS);
+	}
+	printf("hwm_kib %ld\n", hwm_kib());
 	return 0;
 }
