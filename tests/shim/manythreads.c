@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hwm.h"
+
 #define THREADS 160
 #define ROUNDS  20
 #define DEEP    300
@@ -80,21 +82,6 @@ static void *start_many(void *arg)
 			deep(d);
 	}
 	return arg;
-}
-
-static long hwm_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmHWM:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
 }
 
 int main(int argc, char **argv)

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hwm.h"
+
 #define THREADS 128
 #define PATHS   256
 #define ROUNDS  32
@@ -70,21 +72,6 @@ static void *run(void *arg)
 		free(keep[i]);
 	pthread_barrier_wait(&all_done);  /* every thread alive at once */
 	return arg;
-}
-
-static long hwm_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmHWM:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
 }
 
 /* The frames a path runs through, leaf first: fa calls fb or fc, fb
