@@ -54,7 +54,7 @@
 
 #define CACHE_WAYS      4     /* stacks a set holds */
 #define CACHE_DEPTH     64    /* deeper stacks are unwound every time */
-#define CACHE_SETS_MIN  256   /* per kind, to start with: 289 KiB mapped */
+#define CACHE_SETS_MIN  256   /* per kind, to start with: 417 KiB mapped */
 #define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 4.5 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
 #define CACHE_FP        22    /* frames of varying size a cached stack may cross */
