@@ -169,6 +169,12 @@ static inline struct cache_tag *set_ways(struct lt_stack_cache *c, int kind, uns
 	return &c->tags[((size_t)kind * c->sets + set) * CACHE_WAYS];
 }
 
+/* The way of a set that takes the next stack filed there, in turn. */
+static inline struct cache_tag *victim_way(struct lt_stack_cache *c, int kind, unsigned set)
+{
+	return &set_ways(c, kind, set)[c->victim[(size_t)kind * c->sets + set]++ % CACHE_WAYS];
+}
+
 static inline struct cache_entry *unit_entry(const struct lt_stack_cache *c, uint64_t at)
 {
 	return (struct cache_entry *)&c->pool[at - 1];
@@ -932,8 +938,7 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 				++*deep;
 				set = deep_set(cache, fs, hi, *deep, r, sp, key);
 			}
-			t = &set_ways(cache, kind, set)[cache->victim[kind * cache->sets + set]++ %
-							 CACHE_WAYS];
+			t = victim_way(cache, kind, set);
 		}
 		/* A way keeps its entry's units for a stack that fits them.
 		 * The tag names nothing while its entry changes: a fork by
@@ -951,8 +956,7 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		}
 		if (!at && !(at = pool_take(cache, units))) {
 			cache_clear(cache);     /* home is no longer deep */
-			t = &set_ways(cache, kind, home)[cache->victim[kind * cache->sets + home]++ %
-							  CACHE_WAYS];
+			t = victim_way(cache, kind, home);
 			at = pool_take(cache, units);
 		}
 		struct cache_entry *c = unit_entry(cache, at);
