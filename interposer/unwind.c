@@ -85,21 +85,30 @@ static _Atomic bool forking;
 
 #define FORK_WAIT_NS (100u * 1000 * 1000)
 
-static void unwind_enter(void)
+/*
+ * Returns errno, which unwind_leave() puts back: libunwind's memory checks
+ * leave EAGAIN there (an empty pipe read), and a successful malloc must
+ * not change what the program's last failing call said
+ * (tests/faults: errno).
+ */
+static int unwind_enter(void)
 {
+	int saved = errno;
+
 	for (;;) {
 		while (atomic_load_explicit(&forking, memory_order_acquire))
 			sched_yield();
 		atomic_fetch_add(&unwinders, 1);
 		if (!atomic_load(&forking))
-			return;
+			return saved;
 		atomic_fetch_sub(&unwinders, 1);
 	}
 }
 
-static void unwind_leave(void)
+static void unwind_leave(int saved)
 {
 	atomic_fetch_sub_explicit(&unwinders, 1, memory_order_release);
+	errno = saved;
 }
 
 void lt_unwind_fork_prepare(void)
@@ -246,9 +255,9 @@ uint32_t lt_unwind_exact(void *ret, uint64_t *frames, uint32_t max)
 {
 	void *raw[LT_MAX_DEPTH + 8];
 
-	unwind_enter();
+	int saved = unwind_enter();
 	int n = backtrace_raw(raw, (int)(max + 8));
-	unwind_leave();
+	unwind_leave(saved);
 
 	/* Skip the shim's own frames: start at the intercepted call's return
 	 * address, which the wrapper passed in. */
@@ -273,9 +282,9 @@ uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max)
 	 * wrapper -> lt_capture -> lt_unwind, with ret in front. */
 	void *raw[LT_MAX_DEPTH + 8];
 
-	unwind_enter();
+	int saved = unwind_enter();
 	int got = backtrace_raw(raw, (int)(max + 8));
-	unwind_leave();
+	unwind_leave(saved);
 	uint32_t count = 1;
 
 	frames[0] = (uint64_t)(uintptr_t)ret;
@@ -296,7 +305,7 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 	uint32_t n = 0;
 	int rc;
 
-	unwind_enter();
+	int saved = unwind_enter();
 	if (uc) {
 		rc = unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
 	} else {
@@ -312,7 +321,7 @@ uint32_t lt_unwind_context(void *uc, uint64_t *frames, uint32_t max)
 			frames[n++] = ip;
 		} while (n < max && unw_step(&cursor) > 0);
 	}
-	unwind_leave();
+	unwind_leave(saved);
 	return n;
 }
 
@@ -326,7 +335,7 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 	int skipped = 0;
 
 	*signal_frames = 0;
-	unwind_enter();
+	int saved = unwind_enter();
 	unw_getcontext(&here);
 	if (unw_init_local(&cursor, &here) < 0)
 		goto out;
@@ -366,6 +375,6 @@ uint32_t lt_unwind_slots(void *ret, uint64_t *frames, uint64_t *slots,
 		n++;
 	} while (n < max && unw_step(&cursor) > 0);
 out:
-	unwind_leave();
+	unwind_leave(saved);
 	return n;
 }

@@ -459,6 +459,90 @@ static int mode_closeall(const char *dir)
 	return 0;
 }
 
+/* ---- errno ------------------------------------------------------------------- */
+
+/*
+ * A successful call of the malloc family leaves errno as it was: a program
+ * may allocate between a failing call and its perror().  Each call here
+ * comes from one of many stacks, some deep enough to span several pages
+ * (an unwind that misses the stack cache then walks them), with errno set
+ * to a value of its own first.
+ */
+struct errno_run {
+	unsigned calls, changed;
+	char first[96];
+};
+
+static __attribute__((noinline)) void errno_call(struct errno_run *r, unsigned i)
+{
+	int want = 1000 + (int)i % 97, got;
+	void *p = NULL;
+	const char *fn;
+
+	errno = want;
+	switch (i % 5) {
+	case 0: fn = "malloc"; p = malloc(24 + i % 300); break;
+	case 1: fn = "calloc"; p = calloc(3, 40 + i % 100); break;
+	case 2: fn = "realloc"; p = realloc(NULL, 64 + i % 500); break;
+	case 3: fn = "aligned_alloc"; p = aligned_alloc(64, 128); break;
+	default: fn = "posix_memalign";
+		if (posix_memalign(&p, 32, 96 + i % 64))
+			p = NULL;
+		break;
+	}
+	got = errno;
+	if (p) {
+		errno = want;
+		free(p);
+		if (errno != want && got == want) {
+			fn = "free";
+			got = errno;
+		}
+	}
+	r->calls++;
+	if (got != want && r->changed++ == 0)
+		snprintf(r->first, sizeof(r->first), "%s (call %u): errno %d, was %d",
+			 fn, i, got, want);
+}
+
+/* depth frames of about 1 KiB each down to the calls. */
+static __attribute__((noinline)) void errno_deep(struct errno_run *r, unsigned depth,
+						 unsigned i)
+{
+	volatile char pad[1000];
+
+	pad[depth % sizeof(pad)] = (char)i;
+	if (depth)
+		errno_deep(r, depth - 1, i);
+	else
+		errno_call(r, i);
+	pad[0] = pad[depth % sizeof(pad)];
+}
+
+static void *errno_thread(void *arg)
+{
+	struct errno_run *r = arg;
+
+	for (unsigned i = 0; i < 400; i++)
+		errno_deep(r, (i * 7) % 41, i);
+	return NULL;
+}
+
+static int mode_errno(void)
+{
+	struct errno_run main_run = { 0 }, thread_run = { 0 };
+	pthread_t t;
+
+	errno_thread(&main_run);
+	if (pthread_create(&t, NULL, errno_thread, &thread_run) || pthread_join(t, NULL))
+		return 1;
+	printf("errno: main thread %u calls, %u changed errno%s%s\n", main_run.calls,
+	       main_run.changed, main_run.changed ? ", first " : "", main_run.first);
+	printf("errno: a thread %u calls, %u changed errno%s%s\n", thread_run.calls,
+	       thread_run.changed, thread_run.changed ? ", first " : "", thread_run.first);
+	return 0;
+}
+
 /* ---- set-uid ----------------------------------------------------------------- */
 
 /* Says whether a library whose path holds name is mapped, and allocates. */
@@ -510,6 +594,8 @@ int main(int argc, char **argv)
 		return mode_closeall(argv[2]);
 	if (!strcmp(mode, "maps") && argc > 2)
 		return mode_maps(argv[2]);
+	if (!strcmp(mode, "errno"))
+		return mode_errno();
 	if (!strcmp(mode, "churn")) {
 		churn(arg_n(argc, argv, 1000), 1);
 		printf("churn: checksum %lu\n", checksum);

@@ -359,6 +359,18 @@ same closeall
 one_line closeall "closed by the program"
 readable closeall truncated 1
 
+# errno across a malloc that unwinds a stack of many pages: libunwind's
+# memory validation reads an empty pipe (EAGAIN) on the program's thread.
+run errno -- "$B/faulty" errno
+same errno
+if grep -q "main thread 400 calls, 0 changed" "$TMP/errno/plain.out" &&
+	grep -q "a thread 400 calls, 0 changed" "$TMP/errno/plain.out"; then
+	ok "errno: untraced, no call changed errno"
+else
+	not_ok "errno: untraced, no call changed errno" "$(oneline "$TMP/errno/plain.out")"
+fi
+readable errno complete 1
+
 # ---- processes ---------------------------------------------------------------------
 # 40 children, 20 grandchildren, ending by exit and _exit: 61 complete dumps.
 run fork-storm -- "$B/faulty" fork-storm 40
