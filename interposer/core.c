@@ -129,6 +129,7 @@ void lt_init(void)
 		atomic_store(&lt_state, LT_OFF);
 		return;
 	}
+	lt_unwind_main_stack();
 	atomic_store(&lt_state, LT_ACTIVE);
 	start_main_thread();
 	lt_modules_refresh(true);

@@ -574,10 +574,12 @@ LT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 /* ---- threads ---------------------------------------------------------------- */
 
+/* 24 bytes, which tests/programs/check.py allows for: refcount sees them. */
 struct start_args {
 	void *(*start)(void *);
 	void *arg;
 	uint32_t serial;
+	uint32_t stack_pages;   /* its attributes' stack size less the guard, in pages */
 };
 
 static void *thread_trampoline(void *p)
@@ -590,6 +592,7 @@ static void *thread_trampoline(void *p)
 	lt_thread_begin(t, a.serial);
 	if (t->buf)
 		t->buf->stack_top = lt_stack_top();
+	lt_unwind_thread_stack(lt_stack_top(), (uint64_t)a.stack_pages << 12);
 	t->guard--;
 	void *ret = a.start(a.arg);
 	t->exit_how = LT_EXIT_RETURN;
@@ -621,10 +624,20 @@ LT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 	if (!a)
 		return lt_real.pthread_create(th, attr, start, arg);
 	int detached = PTHREAD_CREATE_JOINABLE;
-	if (attr)
+	size_t stacksize = 0, guardsize = 0;
+	pthread_attr_t dflt;
+	if (attr) {
 		pthread_attr_getdetachstate(attr, &detached);
+		pthread_attr_getstacksize(attr, &stacksize);
+		pthread_attr_getguardsize(attr, &guardsize);
+	} else if (pthread_getattr_default_np(&dflt) == 0) {
+		pthread_attr_getstacksize(&dflt, &stacksize);
+		pthread_attr_getguardsize(&dflt, &guardsize);
+		pthread_attr_destroy(&dflt);
+	}
 	uint32_t child = lt_thread_new_serial();
-	*a = (struct start_args){ start, arg, child };
+	uint64_t pages = stacksize > guardsize ? (stacksize - guardsize) >> 12 : 0;
+	*a = (struct start_args){ start, arg, child, pages > UINT32_MAX ? 0 : (uint32_t)pages };
 	enter(t);
 	uint32_t stack = lt_capture(t, RET_ADDR());
 	t->guard--;
@@ -793,6 +806,7 @@ LT_EXPORT int pipe2(int fds[2], int flags)
 				fds[i] = high;
 			}
 		}
+		lt_unwind_pipe(fds);
 	}
 	return rc;
 }

@@ -71,6 +71,9 @@ static const struct real_sym {
 	SYM(prctl, "prctl", true),
 	SYM(exit_, "_exit", true),
 	SYM(Exit_, "_Exit", true),
+	SYM(mincore, "mincore", false),
+	SYM(read, "read", false),
+	SYM(syscall, "syscall", false),
 #undef SYM
 };
 

@@ -91,6 +91,9 @@ struct lt_real {
 	int   (*prctl)(int, unsigned long, unsigned long, unsigned long, unsigned long);
 	void  (*exit_)(int) __attribute__((noreturn));
 	void  (*Exit_)(int) __attribute__((noreturn));
+	int   (*mincore)(void *, size_t, unsigned char *);   /* for libunwind's calls */
+	ssize_t (*read)(int, void *, size_t);
+	long  (*syscall)(long, ...);
 };
 LT_HIDDEN extern struct lt_real lt_real;
 /* Resolves every pointer above; 0 or -ENOENT (a missing one is named). */
@@ -267,6 +270,12 @@ LT_HIDDEN uint64_t lt_stacks_defined(void);
 /* ---- unwind.c: the one file that includes libunwind.h --------------------- */
 LT_HIDDEN void lt_unwind_init(void);
 LT_HIDDEN bool lt_unwind_owns(const void *addr);
+/* Record the calling thread's stack, for libunwind's memory checks: the
+ * main thread's, or one the shim started (its attributes' sizes). */
+LT_HIDDEN void lt_unwind_main_stack(void);
+LT_HIDDEN void lt_unwind_thread_stack(uint64_t stack_top, uint64_t usable);
+/* The pipe libunwind checks memory with. */
+LT_HIDDEN void lt_unwind_pipe(const int fds[2]);
 /* Fills frames[] with the return addresses above the frame whose return
  * address is ret (the intercepted call's caller first); returns how many. */
 LT_HIDDEN uint32_t lt_unwind(void *ret, uint64_t *frames, uint32_t max);

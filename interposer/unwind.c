@@ -8,10 +8,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "shim.h"
 
@@ -142,6 +146,194 @@ bool lt_unwind_owns(const void *addr)
 	       mine.dli_fbase == theirs.dli_fbase;
 }
 
+/* ---- libunwind's memory checks ------------------------------------------ */
+
+/*
+ * Debian builds libunwind with conservative checks: a step checks every
+ * word it reads, and a page that is not among the last four checked (in
+ * the whole process) costs three system calls: mincore, a read of an
+ * empty pipe and a write of the word to it.  A stack deeper than four
+ * pages misses on every page of every walk: traced clang -O2 made 62,800
+ * checks, 188,000 system calls, a fifth of its overhead.  A page between
+ * the stack pointer and the end of the thread's own stack is mapped and
+ * readable, so the shim answers the check for such a page itself: it
+ * points libunwind's own calls of mincore, read and syscall (its PLT
+ * slots, not the program's) here, and a mincore of such a page is answered
+ * without a system call, and so are the pipe read and write that follow
+ * it.  Anything else goes on to libc as before.  The stack's bounds come
+ * from what glibc was asked for, not pthread_getattr_np(), which
+ * allocates: the shim's own calls must not reach the allocator.
+ */
+static __thread uint64_t own_lo, own_hi;       /* the thread's stack, or 0 */
+static __thread uint8_t answered;              /* 2: the pipe read is next, 1: the write */
+static _Atomic int check_pipe[2] = { -1, -1 };
+
+/* own_lo lies this far above the lowest the stack is reckoned to reach:
+ * what glibc keeps at the top of a thread's block, and rounding, cannot
+ * put it below the stack.  Calls from the last 64 KiB are not answered. */
+#define OWN_MARGIN (64u << 10)
+
+/* Where the main thread's stack started: ld.so's. */
+extern void *__libc_stack_end;
+
+/* The main thread's stack: the kernel grows it down to its limit from
+ * where it started, one mapping.  Called on it. */
+void lt_unwind_main_stack(void)
+{
+	struct rlimit rl;
+	uint64_t hi = ((uint64_t)(uintptr_t)__libc_stack_end | 4095) + 1;
+	uint64_t span = 64u << 20;
+
+	if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < span)
+		span = rl.rlim_cur;
+	if (span > OWN_MARGIN && hi > span) {
+		own_lo = hi - span + OWN_MARGIN;
+		own_hi = hi;
+	}
+}
+
+/*
+ * A thread the shim started, on its own stack: glibc maps the whole block
+ * (the stack size asked for and the guard below it, or the program's own
+ * stack) and puts the thread's descriptor at its top, stack_top, so
+ * everything from stack_top less the size asked for (less the guard) up to
+ * stack_top is the stack.  Called on the thread; nothing is answered where
+ * stack_top is not known.
+ */
+void lt_unwind_thread_stack(uint64_t stack_top, uint64_t usable)
+{
+	if (stack_top && usable > 2 * OWN_MARGIN && stack_top > usable) {
+		own_lo = stack_top - usable + OWN_MARGIN;
+		own_hi = stack_top;
+	}
+}
+
+/* libunwind made its pipe (hooks.c: pipe2). */
+void lt_unwind_pipe(const int fds[2])
+{
+	atomic_store_explicit(&check_pipe[0], fds[0], memory_order_relaxed);
+	atomic_store_explicit(&check_pipe[1], fds[1], memory_order_relaxed);
+}
+
+static int check_mincore(void *addr, size_t len, unsigned char *vec)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) & ~(uint64_t)4095;
+
+	if (sp >= own_lo && sp < own_hi && a >= sp && a < own_hi && len && len <= own_hi - a &&
+	    atomic_load_explicit(&check_pipe[1], memory_order_relaxed) >= 0) {
+		memset(vec, 1, (len + 4095) / 4096);
+		answered = 2;
+		return 0;
+	}
+	answered = 0;
+	return lt_real.mincore(addr, len, vec);
+}
+
+static ssize_t check_read(int fd, void *buf, size_t n)
+{
+	if (answered == 2 && fd == atomic_load_explicit(&check_pipe[0], memory_order_relaxed)) {
+		answered = 1;
+		errno = EAGAIN;         /* the pipe is empty */
+		return -1;
+	}
+	answered = 0;
+	return lt_real.read(fd, buf, n);
+}
+
+/* As glibc's syscall: six words of arguments, whatever the call takes. */
+static long check_syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (answered == 1 && nr == SYS_write &&
+	    a[0] == atomic_load_explicit(&check_pipe[1], memory_order_relaxed)) {
+		answered = 0;
+		return 1;               /* the word was readable */
+	}
+	answered = 0;
+	return lt_real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static const struct {
+	const char *name;
+	void *fn;
+} checks[] = {
+	{ "mincore", (void *)check_mincore },
+	{ "read", (void *)check_read },
+	{ "syscall", (void *)check_syscall },
+};
+
+/* The in-memory dynamic section holds addresses (glibc relocates it) or,
+ * elsewhere, offsets from the object's base. */
+static uintptr_t dyn_addr(uintptr_t base, uintptr_t v)
+{
+	return v && v < base ? base + v : v;
+}
+
+/* For the object that defines unw_backtrace (arg): its PLT slots of the
+ * three calls above point at the shim's, unless they are read-only after
+ * relocation (RELRO with immediate binding), when nothing changes. */
+static int point_checks(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const ElfW(Phdr) *dyn = NULL, *relro = NULL;
+	uintptr_t base = info->dlpi_addr, want = (uintptr_t)arg;
+	uintptr_t jmprel = 0, symtab = 0, strtab = 0;
+	size_t pltrelsz = 0;
+	bool mine = false;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && want - (base + ph->p_vaddr) < ph->p_memsz)
+			mine = true;
+		else if (ph->p_type == PT_DYNAMIC)
+			dyn = ph;
+		else if (ph->p_type == PT_GNU_RELRO)
+			relro = ph;
+	}
+	if (!mine)
+		return 0;
+	if (!dyn)
+		return 1;
+	for (const ElfW(Dyn) *d = (const ElfW(Dyn) *)(base + dyn->p_vaddr); d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_PLTREL && d->d_un.d_val != DT_RELA)
+			return 1;
+		if (d->d_tag == DT_JMPREL)
+			jmprel = dyn_addr(base, d->d_un.d_ptr);
+		else if (d->d_tag == DT_PLTRELSZ)
+			pltrelsz = d->d_un.d_val;
+		else if (d->d_tag == DT_SYMTAB)
+			symtab = dyn_addr(base, d->d_un.d_ptr);
+		else if (d->d_tag == DT_STRTAB)
+			strtab = dyn_addr(base, d->d_un.d_ptr);
+	}
+	if (!jmprel || !symtab || !strtab)
+		return 1;
+	for (size_t k = 0; k < pltrelsz / sizeof(ElfW(Rela)); k++) {
+		const ElfW(Rela) *r = (const ElfW(Rela) *)jmprel + k;
+		uintptr_t slot = base + r->r_offset;
+
+		if (ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT ||
+		    (relro && slot - (base + relro->p_vaddr) < relro->p_memsz))
+			continue;
+		const char *name = (const char *)strtab +
+				   ((const ElfW(Sym) *)symtab)[ELF64_R_SYM(r->r_info)].st_name;
+
+		for (size_t c = 0; c < sizeof(checks) / sizeof(checks[0]); c++)
+			if (!strcmp(name, checks[c].name))
+				__atomic_store_n((void **)slot, checks[c].fn, __ATOMIC_RELEASE);
+	}
+	return 1;
+}
+
 /* Debian's libunwind 1.6 is built without __thread and turns this into
  * UNW_CACHE_GLOBAL: every unw_step then takes a mutex inside a sigprocmask
  * pair, and most steps two more pairs (its memory pool, dl_iterate_phdr).
@@ -150,6 +342,8 @@ bool lt_unwind_owns(const void *addr)
 void lt_unwind_init(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	if (lt_real.mincore && lt_real.read && lt_real.syscall)
+		dl_iterate_phdr(point_checks, (void *)(uintptr_t)unw_backtrace);
 }
 
 /*

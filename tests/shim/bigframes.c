@@ -1,0 +1,147 @@
+/*
+ * Stacks of many pages: call paths of 10 to 16 frames of 1 to 3 KiB each
+ * (up to 48 KiB) to one malloc call site, each entered through one of 128
+ * outermost functions, on the main thread and then on a thread started at
+ * start_x.  Each entry is new code when first reached, so the shim walks
+ * the whole stack up to it step by step, and a new thread's first unwinds
+ * step too; libunwind checks every page they read, and the shim answers
+ * the checks of the thread's own stack pages without system calls
+ * (tests/shim/run.sh counts them).  Prints "PATH COUNT" as deeppaths
+ * does (a thread's paths end in x), and "# entries N".
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATHS   600
+#define MIN_LEN 10
+#define MAX_LEN 16
+#define ENTRIES 128
+#define ROUNDS  4
+
+struct walk {
+	char path[MAX_LEN + 1];   /* root first */
+	unsigned len;
+};
+
+static struct walk walks[PATHS];
+static unsigned long counts[2][PATHS];  /* main thread, start_x's */
+static uint32_t rng = 2463534242u;
+
+static uint32_t next(void)
+{
+	rng = rng * 1103515245u + 12345u;
+	return rng >> 8;
+}
+
+__attribute__((noinline)) static int leaf(void)
+{
+	volatile char *p = malloc(24 + next() % 100);
+
+	if (!p)
+		abort();
+	p[0] = 1;
+	int r = p[0];
+	free((void *)p);
+	return r;
+}
+
+static int fa(const struct walk *w, unsigned k);
+static int fb(const struct walk *w, unsigned k);
+static int fc(const struct walk *w, unsigned k);
+
+static inline __attribute__((always_inline)) int step(const struct walk *w, unsigned k)
+{
+	if (k == w->len)
+		return leaf();
+	switch (w->path[k]) {
+	case 'a':  return fa(w, k + 1);
+	case 'b':  return fb(w, k + 1);
+	default:   return fc(w, k + 1);
+	}
+}
+
+#define FRAME(name, pad_bytes)                                                  \
+	__attribute__((noinline)) static int name(const struct walk *w, unsigned k) \
+	{                                                                       \
+		volatile char pad[pad_bytes];                                   \
+		pad[0] = (char)k;                                               \
+		int r = step(w, k);                                             \
+		return r + pad[0];                                              \
+	}
+FRAME(fa, 1024)
+FRAME(fb, 2048)
+FRAME(fc, 3072)
+
+/* 128 outermost functions, each its own code. */
+#define ENTRY(n)                                                                \
+	__attribute__((noinline)) static int entry##n(const struct walk *w)     \
+	{                                                                       \
+		volatile int salt = n;                                          \
+		return step(w, 0) + salt;                                       \
+	}
+#define ENTRY8(n) ENTRY(n##0) ENTRY(n##1) ENTRY(n##2) ENTRY(n##3) \
+		  ENTRY(n##4) ENTRY(n##5) ENTRY(n##6) ENTRY(n##7)
+ENTRY8(1) ENTRY8(2) ENTRY8(3) ENTRY8(4) ENTRY8(5) ENTRY8(6) ENTRY8(7) ENTRY8(8)
+ENTRY8(9) ENTRY8(10) ENTRY8(11) ENTRY8(12) ENTRY8(13) ENTRY8(14) ENTRY8(15) ENTRY8(16)
+
+#define REF8(n) entry##n##0, entry##n##1, entry##n##2, entry##n##3, \
+		entry##n##4, entry##n##5, entry##n##6, entry##n##7
+static int (*const entries[ENTRIES])(const struct walk *) = {
+	REF8(1), REF8(2), REF8(3), REF8(4), REF8(5), REF8(6), REF8(7), REF8(8),
+	REF8(9), REF8(10), REF8(11), REF8(12), REF8(13), REF8(14), REF8(15), REF8(16),
+};
+
+static int run(unsigned on)
+{
+	int sink = 0;
+
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		for (unsigned i = 0; i < PATHS; i++) {
+			sink += entries[(i + r) % ENTRIES](&walks[i]);
+			counts[on][i]++;
+		}
+	}
+	return sink;
+}
+
+__attribute__((noinline)) static void *start_x(void *sink)
+{
+	*(int *)sink += run(1);
+	return NULL;
+}
+
+int main(void)
+{
+	int sink = 0;
+	pthread_t t;
+
+	for (unsigned i = 0; i < PATHS; i++) {
+		unsigned j;
+
+		do {
+			walks[i].len = MIN_LEN + next() % (MAX_LEN - MIN_LEN + 1);
+			for (unsigned k = 0; k < walks[i].len; k++)
+				walks[i].path[k] = (char)('a' + next() % 3);
+			walks[i].path[walks[i].len] = 0;
+			for (j = 0; j < i && strcmp(walks[j].path, walks[i].path); j++)
+				;
+		} while (j < i);        /* each path once */
+	}
+	sink += run(0);
+	if (pthread_create(&t, NULL, start_x, &sink) || pthread_join(t, NULL))
+		return 1;
+	/* The leaf first, one letter a frame: the path read from leaf up. */
+	for (unsigned i = 0; i < PATHS; i++) {
+		char key[MAX_LEN + 1];
+
+		for (unsigned k = 0; k < walks[i].len; k++)
+			key[k] = walks[i].path[walks[i].len - 1 - k];
+		key[walks[i].len] = 0;
+		printf("%s %lu\n%sx %lu\n", key, counts[0][i], key, counts[1][i]);
+	}
+	printf("# entries %d\n", ENTRIES);
+	return sink == -1;
+}
