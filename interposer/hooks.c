@@ -624,20 +624,10 @@ LT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 	if (!a)
 		return lt_real.pthread_create(th, attr, start, arg);
 	int detached = PTHREAD_CREATE_JOINABLE;
-	size_t stacksize = 0, guardsize = 0;
-	pthread_attr_t dflt;
-	if (attr) {
+	if (attr)
 		pthread_attr_getdetachstate(attr, &detached);
-		pthread_attr_getstacksize(attr, &stacksize);
-		pthread_attr_getguardsize(attr, &guardsize);
-	} else if (pthread_getattr_default_np(&dflt) == 0) {
-		pthread_attr_getstacksize(&dflt, &stacksize);
-		pthread_attr_getguardsize(&dflt, &guardsize);
-		pthread_attr_destroy(&dflt);
-	}
 	uint32_t child = lt_thread_new_serial();
-	uint64_t pages = stacksize > guardsize ? (stacksize - guardsize) >> 12 : 0;
-	*a = (struct start_args){ start, arg, child, pages > UINT32_MAX ? 0 : (uint32_t)pages };
+	*a = (struct start_args){ start, arg, child, lt_unwind_stack_pages(attr) };
 	enter(t);
 	uint32_t stack = lt_capture(t, RET_ADDR());
 	t->guard--;

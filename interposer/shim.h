@@ -274,6 +274,9 @@ LT_HIDDEN bool lt_unwind_owns(const void *addr);
  * main thread's, or one the shim started (its attributes' sizes). */
 LT_HIDDEN void lt_unwind_main_stack(void);
 LT_HIDDEN void lt_unwind_thread_stack(uint64_t stack_top, uint64_t usable);
+/* What a thread created with attr will have of its stack block, less the
+ * guard, in pages; 0 when that is not known (a stack the program gave). */
+LT_HIDDEN uint32_t lt_unwind_stack_pages(const pthread_attr_t *attr);
 /* The pipe libunwind checks memory with. */
 LT_HIDDEN void lt_unwind_pipe(const int fds[2]);
 /* Fills frames[] with the return addresses above the frame whose return

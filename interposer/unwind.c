@@ -194,13 +194,44 @@ void lt_unwind_main_stack(void)
 }
 
 /*
- * A thread the shim started, on its own stack: glibc maps the whole block
- * (the stack size asked for and the guard below it, or the program's own
- * stack) and puts the thread's descriptor at its top, stack_top, so
- * everything from stack_top less the size asked for (less the guard) up to
- * stack_top is the stack.  Called on the thread; nothing is answered where
- * stack_top is not known.
+ * glibc maps a thread's whole block at once: the stack size asked for and
+ * the guard below it, and the thread's descriptor and static TLS at the
+ * top.  So the block reaches from the descriptor down by at least the size
+ * less a few KiB, which the margin covers; the guard is taken off as well,
+ * for glibcs that carved it out of the size.  A stack the program gave
+ * (pthread_attr_setstack, or setstackaddr, whose size is not the
+ * buffer's) is never answered for.  Reads glibc's default size without
+ * pthread_getattr_default_np(), which copies (allocates) a default cpuset.
  */
+uint32_t lt_unwind_stack_pages(const pthread_attr_t *attr)
+{
+	pthread_attr_t dflt;
+	size_t size = 0, guard = 0;
+	void *given = NULL;
+
+	if (!attr) {
+		if (pthread_attr_init(&dflt) != 0)
+			return 0;
+		pthread_attr_getstacksize(&dflt, &size);   /* glibc's default */
+		pthread_attr_getguardsize(&dflt, &guard);
+		pthread_attr_destroy(&dflt);
+	} else {
+		/* A given stack's lowest address, a user-space one; for a stack
+		 * not given glibc answers 0 or 0 less the size. */
+		if (pthread_attr_getstack(attr, &given, &size) != 0 ||
+		    (given && (intptr_t)given > 0))
+			return 0;
+		pthread_attr_getstacksize(attr, &size);
+		pthread_attr_getguardsize(attr, &guard);
+	}
+	uint64_t pages = size > guard ? (size - guard) >> 12 : 0;
+
+	return pages > UINT32_MAX ? 0 : (uint32_t)pages;
+}
+
+/* A thread the shim started, on its own stack, usable bytes of it below
+ * stack_top (its descriptor).  Called on the thread; nothing is answered
+ * where stack_top is not known. */
 void lt_unwind_thread_stack(uint64_t stack_top, uint64_t usable)
 {
 	if (stack_top && usable > 2 * OWN_MARGIN && stack_top > usable) {
@@ -301,7 +332,8 @@ static int point_checks(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (!mine)
 		return 0;
-	if (!dyn)
+	/* A program with its own copy of libunwind inside: leave it alone. */
+	if (!dyn || !info->dlpi_name || !strstr(info->dlpi_name, "libunwind"))
 		return 1;
 	for (const ElfW(Dyn) *d = (const ElfW(Dyn) *)(base + dyn->p_vaddr); d->d_tag != DT_NULL; d++) {
 		if (d->d_tag == DT_PLTREL && d->d_un.d_val != DT_RELA)

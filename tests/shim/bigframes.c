@@ -1,13 +1,13 @@
 /*
  * Stacks of many pages: call paths of 10 to 16 frames of 1 to 3 KiB each
  * (up to 48 KiB) to one malloc call site, each entered through one of 128
- * outermost functions, on the main thread and then on a thread started at
- * start_x.  Each entry is new code when first reached, so the shim walks
+ * outermost functions, on the main thread, then on a thread started at
+ * start_x, then at start_y on a 512 KiB stack and on one the program gives.  Each entry is new code when first reached, so the shim walks
  * the whole stack up to it step by step, and a new thread's first unwinds
  * step too; libunwind checks every page they read, and the shim answers
  * the checks of the thread's own stack pages without system calls
  * (tests/shim/run.sh counts them).  Prints "PATH COUNT" as deeppaths
- * does (a thread's paths end in x), and "# entries N".
+ * does (a thread's paths end in x or y), and "# entries N".
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@ struct walk {
 };
 
 static struct walk walks[PATHS];
-static unsigned long counts[2][PATHS];  /* main thread, start_x's */
+static unsigned long counts[3][PATHS];  /* main thread, start_x's, start_y's */
 static uint32_t rng = 2463534242u;
 
 static uint32_t next(void)
@@ -113,8 +113,31 @@ __attribute__((noinline)) static void *start_x(void *sink)
 	return NULL;
 }
 
-int main(void)
+__attribute__((noinline)) static void *start_y(void *sink)
 {
+	*(int *)sink += run(2);
+	return NULL;
+}
+
+/* start_y on a stack of a size asked for, or on one the program gives. */
+static int thread_y(int *sink, size_t size, void *given)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (pthread_attr_init(&attr) ||
+	    (given ? pthread_attr_setstack(&attr, given, size) :
+		     pthread_attr_setstacksize(&attr, size)) ||
+	    pthread_create(&t, &attr, start_y, sink) || pthread_join(t, NULL))
+		return -1;
+	return pthread_attr_destroy(&attr);
+}
+
+/* With "answerable", not on a stack the program gives (whose checks the
+ * shim leaves to libunwind). */
+int main(int argc, char **argv)
+{
+	int answerable = argc > 1 && !strcmp(argv[1], "answerable");
 	int sink = 0;
 	pthread_t t;
 
@@ -130,8 +153,12 @@ int main(void)
 				;
 		} while (j < i);        /* each path once */
 	}
+	static char given[1 << 20] __attribute__((aligned(4096)));
+
 	sink += run(0);
-	if (pthread_create(&t, NULL, start_x, &sink) || pthread_join(t, NULL))
+	if (pthread_create(&t, NULL, start_x, &sink) || pthread_join(t, NULL) ||
+	    thread_y(&sink, 512 << 10, NULL) ||
+	    (!answerable && thread_y(&sink, sizeof(given), given)))
 		return 1;
 	/* The leaf first, one letter a frame: the path read from leaf up. */
 	for (unsigned i = 0; i < PATHS; i++) {
@@ -140,7 +167,8 @@ int main(void)
 		for (unsigned k = 0; k < walks[i].len; k++)
 			key[k] = walks[i].path[walks[i].len - 1 - k];
 		key[walks[i].len] = 0;
-		printf("%s %lu\n%sx %lu\n", key, counts[0][i], key, counts[1][i]);
+		printf("%s %lu\n%sx %lu\n%sy %lu\n", key, counts[0][i], key, counts[1][i],
+		       key, counts[2][i]);
 	}
 	printf("# entries %d\n", ENTRIES);
 	return sink == -1;
