@@ -28,52 +28,11 @@ struct walk {
 
 static struct walk walks[PATHS];
 static unsigned long counts[3][PATHS];  /* main thread, start_x's, start_y's */
-static uint32_t rng = 2463534242u;
 
-static uint32_t next(void)
-{
-	rng = rng * 1103515245u + 12345u;
-	return rng >> 8;
-}
-
-__attribute__((noinline)) static int leaf(void)
-{
-	volatile char *p = malloc(24 + next() % 100);
-
-	if (!p)
-		abort();
-	p[0] = 1;
-	int r = p[0];
-	free((void *)p);
-	return r;
-}
-
-static int fa(const struct walk *w, unsigned k);
-static int fb(const struct walk *w, unsigned k);
-static int fc(const struct walk *w, unsigned k);
-
-static inline __attribute__((always_inline)) int step(const struct walk *w, unsigned k)
-{
-	if (k == w->len)
-		return leaf();
-	switch (w->path[k]) {
-	case 'a':  return fa(w, k + 1);
-	case 'b':  return fb(w, k + 1);
-	default:   return fc(w, k + 1);
-	}
-}
-
-#define FRAME(name, pad_bytes)                                                  \
-	__attribute__((noinline)) static int name(const struct walk *w, unsigned k) \
-	{                                                                       \
-		volatile char pad[pad_bytes];                                   \
-		pad[0] = (char)k;                                               \
-		int r = step(w, k);                                             \
-		return r + pad[0];                                              \
-	}
-FRAME(fa, 1024)
-FRAME(fb, 2048)
-FRAME(fc, 3072)
+#define FA_PAD 1024
+#define FB_PAD 2048
+#define FC_PAD 3072
+#include "walk.h"
 
 /* 128 outermost functions, each its own code. */
 #define ENTRY(n)                                                                \

@@ -23,55 +23,11 @@ struct walk {
 
 static char paths[PATHS][MAX_LEN + 1];
 static unsigned long counts[PATHS];
-static uint32_t rng = 2463534242u;
 
-static uint32_t next(void)
-{
-	rng = rng * 1103515245u + 12345u;
-	return rng >> 8;
-}
-
-__attribute__((noinline)) static int leaf(void)
-{
-	volatile char *p = malloc(24 + next() % 100);
-
-	if (!p)
-		abort();
-	p[0] = 1;
-	int r = p[0];
-	free((void *)p);
-	return r;
-}
-
-static int fa(const struct walk *w, unsigned k);
-static int fb(const struct walk *w, unsigned k);
-static int fc(const struct walk *w, unsigned k);
-
-/* Frame k + 1 of the path, called from frame k (no frame of its own). */
-static inline __attribute__((always_inline)) int step(const struct walk *w, unsigned k)
-{
-	if (k == w->len)
-		return leaf();
-	switch (w->path[k]) {
-	case 'a':  return fa(w, k + 1);
-	case 'b':  return fb(w, k + 1);
-	default:   return fc(w, k + 1);
-	}
-}
-
-/* Three frame sizes, so that paths of one length reach leaf at different
- * stack depths and paths of different lengths at the same one. */
-#define FRAME(name, pad_bytes)                                                  \
-	__attribute__((noinline)) static int name(const struct walk *w, unsigned k) \
-	{                                                                       \
-		volatile char pad[pad_bytes];                                   \
-		pad[0] = (char)k;                                               \
-		int r = step(w, k);                                             \
-		return r + pad[0];                                              \
-	}
-FRAME(fa, 8)
-FRAME(fb, 40)
-FRAME(fc, 200)
+#define FA_PAD 8
+#define FB_PAD 40
+#define FC_PAD 200
+#include "walk.h"
 
 int main(void)
 {
