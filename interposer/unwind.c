@@ -162,7 +162,10 @@ bool lt_unwind_owns(const void *addr)
  * without a system call, and so are the pipe read and write that follow
  * it.  Anything else goes on to libc as before.  The stack's bounds come
  * from what glibc was asked for, not pthread_getattr_np(), which
- * allocates: the shim's own calls must not reach the allocator.
+ * allocates: the shim's own calls must not reach the allocator.  (A page
+ * the program itself made unreadable inside its thread's stack would be
+ * answered readable: mincore cannot tell, the pipe write would have.
+ * glibc makes none; a guard below a given stack is never answered for.)
  */
 static __thread uint64_t own_lo, own_hi;       /* the thread's stack, or 0 */
 static __thread uint8_t answered;              /* 2: the pipe read is next, 1: the write */
