@@ -590,9 +590,10 @@ static void *thread_trampoline(void *p)
 	lt_real.free(p);
 	t->guard++;
 	lt_thread_begin(t, a.serial);
+	uint64_t top = lt_stack_top();
 	if (t->buf)
-		t->buf->stack_top = lt_stack_top();
-	lt_unwind_thread_stack(lt_stack_top(), (uint64_t)a.stack_pages << 12);
+		t->buf->stack_top = top;
+	lt_unwind_thread_stack(top, (uint64_t)a.stack_pages << 12);
 	t->guard--;
 	void *ret = a.start(a.arg);
 	t->exit_how = LT_EXIT_RETURN;

@@ -9,6 +9,17 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 not_ok() { echo "not ok - $1"; fail=$((fail + 1)); }
+# no_strace NAME: true, with a line saying why NAME is skipped, when strace
+# is missing or cannot trace here.
+no_strace() {
+	if ! command -v strace >/dev/null; then
+		echo "skipped - $1: strace is missing (tools/deps.sh test installs it)"
+	elif ! strace -qq -o /dev/null true 2>/dev/null; then
+		echo "skipped - $1: strace cannot trace here (ptrace not permitted)"
+	else
+		return 1
+	fi
+}
 
 cc -O1 -g -fno-builtin -fno-inline -fno-omit-frame-pointer -o "$tmp/stackcache" tests/shim/stackcache.c || exit 1
 LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/sc.lt" \
@@ -132,10 +143,8 @@ fi
 # first stack ends above where the rest do) and on a thread of its own.
 cc -O1 -g -fno-builtin -fno-inline -fno-optimize-sibling-calls -pthread -o "$tmp/knowncode" \
 	tests/shim/knowncode.c -Wl,--no-as-needed -lstdc++ || exit 1
-if ! command -v strace >/dev/null; then
-	echo "skipped - knowncode: strace is missing (tools/deps.sh test installs it)"
-elif ! strace -qq -o /dev/null true 2>/dev/null; then
-	echo "skipped - knowncode: strace cannot trace here (ptrace not permitted)"
+if no_strace knowncode; then
+	:
 elif strace -f -qq -c -e trace=rt_sigprocmask -o "$tmp/knowncode.strace" \
 	-E LD_PRELOAD="$build/libtrace.so" -E LIBTRACE_QUIET=1 \
 	-E LIBTRACE_OUTPUT="$tmp/knowncode.lt" "$tmp/knowncode" > "$tmp/knowncode.out"; then
@@ -167,10 +176,8 @@ bigframes_checks() {
 	awk '$NF == "mincore" || $NF == "read" { n += $4 } END { print n + 0 }' \
 		"$tmp/bigframes.strace"
 }
-if ! command -v strace >/dev/null; then
-	echo "skipped - bigframes: strace is missing (tools/deps.sh test installs it)"
-elif ! strace -qq -o /dev/null true 2>/dev/null; then
-	echo "skipped - bigframes: strace cannot trace here (ptrace not permitted)"
+if no_strace bigframes; then
+	:
 elif ! control=$(bigframes_checks 100) || ! calls=$(bigframes_checks "$(ulimit -s)"); then
 	not_ok "bigframes ran under strace"
 else
@@ -338,10 +345,8 @@ fi
 # Thread buffers: the first 16 to fill up grow from 16 KiB to 254 KiB, the
 # rest stay small (tests/shim/bufgrow.c); strace sees each chunk's writev.
 cc -O1 -g -fno-builtin -pthread -o "$tmp/bufgrow" tests/shim/bufgrow.c || exit 1
-if ! command -v strace >/dev/null; then
-	echo "skipped - bufgrow: strace is missing (tools/deps.sh test installs it)"
-elif ! strace -qq -o /dev/null true 2>/dev/null; then
-	echo "skipped - bufgrow: strace cannot trace here (ptrace not permitted)"
+if no_strace bufgrow; then
+	:
 elif strace -f -qq -s 0 -e trace=writev -o "$tmp/bufgrow.strace" \
 	-E LD_PRELOAD="$build/libtrace.so" -E LIBTRACE_QUIET=1 \
 	-E LIBTRACE_OUTPUT="$tmp/bufgrow.lt" -E LIBTRACE_COMPRESS=0 \
