@@ -548,9 +548,10 @@ static int print_leaks(FILE *out, const struct lt_model *m,
 		free(v);
 		return 0;
 	}
-	fprintf(out, "\nLeaks: %s%s in %s%s blocks from %zu stacks, largest "
+	lt_fmt_count(b, m->totals.leaked_blocks);
+	fprintf(out, "\nLeaks: %s%s in %s%s block%s from %zu stack%s, largest "
 		"first%s\n", est, lt_fmt_bytes(a, m->totals.leaked_bytes), est,
-		lt_fmt_count(b, m->totals.leaked_blocks), all,
+		b, plural(b), all, all == 1 ? "" : "s",
 		m->dump->truncated ? " (still live where the dump ends)" : "");
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_site *s = v[i];
