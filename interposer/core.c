@@ -496,6 +496,7 @@ void lt_fork_child(void)
 		return;
 	}
 	lt_stacks_new_dump();
+	lt_stack_cache_new_dump();
 	t->guard++;
 	struct lt_buf *keep = t->buf;
 	if (lt_writer_open(LT_HDR_FORKED, parent) < 0) {

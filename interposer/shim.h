@@ -230,40 +230,10 @@ LT_HIDDEN struct lt_buf *lt_writer_buffers(void);
 
 /* ---- stacks.c: the process-wide table of interned stacks ------------------ */
 LT_HIDDEN int lt_stacks_init(void);
-/* Returns the id of frames[0..n), defining it in b's stream when this dump
- * has not seen it yet; LT_STACK_NONE when the table is full. */
+/* Returns the id of frames[0..n), defining it in the calling thread's
+ * stream when this dump has not seen it yet; LT_STACK_NONE when the table
+ * is full. */
 LT_HIDDEN uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n);
-/* The same, returning the table's entry (NULL when full), so a cache can
- * hold it; lt_stacks_use() makes sure the current dump defines it. */
-struct stack_entry {
-	uint64_t         hash;
-	uint32_t         id;
-	uint32_t         depth;
-	_Atomic uint32_t dump_gen;   /* the dump that has seen its definition */
-	uint32_t         pad;
-	uint64_t         frames[];
-};
-LT_HIDDEN extern _Atomic uint32_t lt_stacks_gen;   /* this dump's number */
-LT_HIDDEN const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_t n);
-LT_HIDDEN void lt_stacks_define(struct stack_entry *e, uint32_t seen, uint32_t gen);
-static inline const uint64_t *lt_stacks_frames(const struct stack_entry *e, uint32_t *n)
-{
-	*n = e->depth;
-	return e->frames;
-}
-
-/* e's id, its definition written first if this dump lacks it.  Inline: a
- * stack-cache hit calls it for every event. */
-static inline uint32_t lt_stacks_use(const struct stack_entry *ce)
-{
-	struct stack_entry *e = (struct stack_entry *)ce;
-	uint32_t gen = atomic_load_explicit(&lt_stacks_gen, memory_order_relaxed);
-	uint32_t seen = atomic_load_explicit(&e->dump_gen, memory_order_relaxed);
-
-	if (lt_unlikely(seen != gen))
-		lt_stacks_define(e, seen, gen);
-	return e->id;
-}
 LT_HIDDEN void lt_stacks_new_dump(void);   /* after fork: ids are re-emitted */
 LT_HIDDEN uint64_t lt_stacks_defined(void);
 
@@ -313,6 +283,8 @@ LT_HIDDEN void lt_unwind_fork_child(void);
  * or -1 when the stack cannot be cached (the caller unwinds as usual). */
 LT_HIDDEN int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 			      uint32_t depth, uint32_t *id);
+/* After lt_stacks_new_dump(): every cached stack goes stale. */
+LT_HIDDEN void lt_stack_cache_new_dump(void);
 #define LT_CACHE_ALLOC 0
 #define LT_CACHE_FREE  1
 /* The end of the calling thread's stack, called first thing on a thread the

@@ -57,7 +57,7 @@
 #define CACHE_SETS_MIN  256   /* per kind, to start with: 417 KiB mapped */
 #define CACHE_SETS_MAX  4096  /* grown to when a thread misses often: 4.5 MiB */
 #define CACHE_WINDOW    65536 /* lookups between two looks at the miss rate */
-#define CACHE_FP        22    /* frames of varying size a cached stack may cross */
+#define CACHE_FP        20    /* frames of varying size a cached stack may cross */
 #define CACHE_DEEP_MAX  8     /* return addresses further up that pick a second set */
 /* A call whose stack pointer lies further than this from the highest slot an
  * exact unwind found on the thread (hi) runs on another stack (a coroutine's,
@@ -86,7 +86,8 @@ struct cache_entry {
 	 * fs_epoch << 32 for a thread with a stack_top (any such owner may
 	 * use it).  On a free list: the next entry's first unit + 1, or 0. */
 	uint64_t stamp;
-	const struct stack_entry *stack;
+	uint64_t sum;                          /* stack_sum() of its frames */
+	uint32_t id;                           /* the interned stack's */
 	uint8_t  n;                            /* frames in the stack */
 	uint8_t  nfp;                          /* frames checked by rbp */
 	uint8_t  units;                        /* the entry's size */
@@ -97,6 +98,36 @@ struct cache_entry {
 	 * address (the next slot) lies 8 bytes above where that points. */
 	uint16_t slots[];
 };
+
+/*
+ * A hit checks the words at an entry's slots by their sum, each times its
+ * slot's multiplier, against the same sum of the stack's frames: neither
+ * the entry nor the interned stack (stacks.c) keeps the frames themselves,
+ * so a hit reads the entry and the stack, and the memory a process holds
+ * for its stacks does not grow with their depth.  The multipliers are
+ * odd, so a stack that differs in one return address always fails; one
+ * that differs in two or more passes only where the 64-bit sums of the
+ * differences times multipliers that look random come out equal, about 1
+ * in 2^64.  splitmix64's finaliser of the index makes them.
+ */
+#define MIX1(z)     (((z) ^ ((z) >> 30)) * 0xbf58476d1ce4e5b9ull)
+#define MIX2(z)     (((z) ^ ((z) >> 27)) * 0x94d049bb133111ebull)
+#define MIX3(z)     ((z) ^ ((z) >> 31))
+#define MUL(i)      (MIX3(MIX2(MIX1(((i) + 1) * 0x9e3779b97f4a7c15ull))) | 1)
+#define MUL4(i)     MUL(i), MUL((i) + 1), MUL((i) + 2), MUL((i) + 3)
+#define MUL16(i)    MUL4(i), MUL4((i) + 4), MUL4((i) + 8), MUL4((i) + 12)
+
+static const uint64_t slot_mul[CACHE_DEPTH] = { MUL16(0), MUL16(16), MUL16(32), MUL16(48) };
+_Static_assert(CACHE_DEPTH == 64, "slot_mul has a multiplier for every frame");
+
+static inline uint64_t stack_sum(const uint64_t *frames, uint32_t n)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		sum += frames[i] * slot_mul[i];
+	return sum;
+}
 
 #define UNIT       64u
 #define UNITS_MAX  3u
@@ -286,6 +317,15 @@ static _Atomic bool fs_full;
  * block is not cleared), so checking its slots can pass.  Such entries go,
  * and stacks through the frame are checked another way, or unwound. */
 static _Atomic uint32_t fs_epoch;
+
+/* In a forked child's new dump no stack is defined yet, and a hit gives
+ * an id without asking: so every entry made before goes stale, and each
+ * stack is unwound and defined again (with the frames the unwind found)
+ * the first time. */
+void lt_stack_cache_new_dump(void)
+{
+	atomic_fetch_add_explicit(&fs_epoch, 1, memory_order_relaxed);
+}
 
 static _Atomic uint64_t *fs_table(void)
 {
@@ -572,17 +612,15 @@ static bool key_crowds(const struct lt_stack_cache *c, const struct cache_tag *w
 static inline __attribute__((always_inline)) bool
 still_valid(const struct cache_entry *e, uint64_t r, uint64_t sp)
 {
-	uint32_t n;
-	const uint64_t *frames = lt_stacks_frames(e->stack, &n);
-
-	/* Frame 0 is the return address the tag matched: checked here too,
+	/* Frame 0 is the return address the tag matched: in the sum too,
 	 * so that a hit rests on what the entry holds alone. */
-	if (frames[0] != r)
-		return false;
+	uint64_t sum = r * slot_mul[0];
+
 	for (uint32_t i = 1; i < e->n; i++)
-		if (*(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)e->slots[i] - 8) !=
-		    frames[i])
-			return false;
+		sum += *(const volatile uint64_t *)(uintptr_t)(sp + 8 * (uint64_t)e->slots[i] - 8) *
+		       slot_mul[i];
+	if (sum != e->sum)
+		return false;
 	for (uint32_t k = 0; k < e->nfp; k++) {
 		uint32_t i = fp_frame(e)[k];
 		uint64_t at = sp + 8 * ((uint64_t)e->slots[i] - fp_below(e)[k]) - 8;
@@ -877,7 +915,9 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 					       deep_set(cache, fs, hi, more, r, sp, key)),
 			       r, kd, stamp, sp);
 	if (hit) {
-		*id = lt_stacks_use(hit->stack);
+		/* Made in this dump (lt_stack_cache_new_dump), where the
+		 * stack was defined when it was. */
+		*id = hit->id;
 		return 0;
 	}
 	cache->misses++;
@@ -886,7 +926,7 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	 * a learning walk follows: both run quiet (one mask change, not one
 	 * per libunwind lock). */
 	bool quiet = new_code(fs, hi, r, sp, depth);
-	const struct stack_entry *e = NULL;
+	uint32_t sid = LT_STACK_NONE;
 	uint32_t n;
 	int rc = 0;
 
@@ -899,8 +939,8 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 	}
 	if (n < depth)
 		fs_put(fs, frames[n - 1], FS_END);   /* the stack ends there */
-	e = lt_stacks_intern_entry(frames, n);
-	if (!e) {
+	sid = lt_stacks_intern(frames, n);
+	if (sid == LT_STACK_NONE) {
 		*id = LT_STACK_NONE;
 		goto out;
 	}
@@ -963,8 +1003,9 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 
 		c->n = (uint8_t)n;
 		c->stamp = stamp;
-		c->stack = e;
-		c->slots[0] = 0;        /* frames[0] is ret, checked above */
+		c->sum = stack_sum(frames, n);
+		c->id = sid;
+		c->slots[0] = 0;        /* frames[0] is ret, in the sum as r */
 		for (uint32_t i = 1; i < n; i++)
 			c->slots[i] = (uint16_t)((slots[i] + 8 - sp) / 8);
 		c->nfp = (uint8_t)fp.n;
@@ -976,7 +1017,7 @@ int lt_stack_cached(struct lt_buf *b, int kind, void *ret, uint64_t sp,
 		atomic_signal_fence(memory_order_seq_cst);
 		t->ret = r | at << 48;  /* last: the way is filled */
 	}
-	*id = lt_stacks_use(e);
+	*id = sid;
 out:
 	if (quiet)
 		lt_unwind_quiet_end();

@@ -3,6 +3,15 @@
  * an id and is written to the dump once.  Lock-free: lookups are loads,
  * insertion is one compare-and-swap on a slot; entries are immutable once
  * published and live in the arena.  Never allocates with malloc.
+ *
+ * A stack is known by two 64-bit hashes of its frames, not by its frames:
+ * they are in the dump, and the caller has them whenever a definition is
+ * to be written.  An entry is 32 bytes whatever the depth, where one with
+ * its frames took 24 + 8 per frame (cppcheck over four files: 165,000
+ * stacks of 23 frames on average, 34 MB).  Two stacks are taken for one
+ * only where both hashes agree: each step of each is a bijection of the
+ * frame it adds, so stacks that differ in one frame never do, and for
+ * others the odds are about 1 in 2^128.
  */
 #include <string.h>
 
@@ -16,9 +25,17 @@
 #define SLOT_COUNT (1u << SLOT_BITS)
 #define SLOT_LIMIT (SLOT_COUNT / 4 * 3)      /* keep probes short */
 
+struct stack_entry {
+	uint64_t         hash[2];
+	uint32_t         id;
+	uint32_t         depth;
+	_Atomic uint32_t dump_gen;   /* the dump that has seen its definition */
+	uint32_t         pad;
+};
+
 static _Atomic(struct stack_entry *) *slots;
 static _Atomic uint32_t next_id = 1;
-_Atomic uint32_t lt_stacks_gen = 1;
+static _Atomic uint32_t stacks_gen = 1;      /* this dump's number */
 static _Atomic uint64_t defined;
 
 int lt_stacks_init(void)
@@ -29,7 +46,7 @@ int lt_stacks_init(void)
 
 void lt_stacks_new_dump(void)
 {
-	atomic_fetch_add(&lt_stacks_gen, 1);
+	atomic_fetch_add(&stacks_gen, 1);
 	atomic_store(&defined, 0);
 }
 
@@ -38,82 +55,86 @@ uint64_t lt_stacks_defined(void)
 	return atomic_load(&defined);
 }
 
-static uint64_t hash_frames(const uint64_t *f, uint32_t n)
+static inline uint64_t fmix64(uint64_t h)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-
-	for (uint32_t i = 0; i < n; i++) {
-		h ^= f[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return h | 1;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
 }
 
-static void emit_definition(const struct stack_entry *e)
+static void hash_frames(const uint64_t *f, uint32_t n, uint64_t h[2])
 {
-	size_t len = sizeof(struct lt_rec_stack) + e->depth * sizeof(uint64_t);
-	struct lt_rec_stack *r = lt_reserve(&lt_self, len);
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0x6a09e667f3bcc909ull + n;
 
-	if (!r)
+	for (uint32_t i = 0; i < n; i++) {
+		a ^= f[i];
+		a *= 0xff51afd7ed558ccdull;
+		a ^= a >> 32;
+		b += f[i];
+		b *= 0x94d049bb133111ebull;
+		b ^= b >> 29;
+	}
+	h[0] = fmix64(a);
+	h[1] = fmix64(b);
+}
+
+/* The thread that moves e->dump_gen to this dump's number writes e's
+ * definition, before the caller's record uses it. */
+static void use(struct stack_entry *e, const uint64_t *frames)
+{
+	uint32_t gen = atomic_load_explicit(&stacks_gen, memory_order_relaxed);
+	uint32_t seen = atomic_load_explicit(&e->dump_gen, memory_order_relaxed);
+	size_t len = sizeof(struct lt_rec_stack) + e->depth * sizeof(uint64_t);
+	struct lt_rec_stack *r;
+
+	if (lt_likely(seen == gen) ||
+	    !atomic_compare_exchange_strong(&e->dump_gen, &seen, gen) ||
+	    !(r = lt_reserve(&lt_self, len)))
 		return;
 	r->head = (struct lt_rec_head){ LT_REC_STACK, 0, (uint16_t)len, e->id };
-	memcpy(r->frames, e->frames, e->depth * sizeof(uint64_t));
+	memcpy(r->frames, frames, e->depth * sizeof(uint64_t));
 	lt_commit(&lt_self, len);
 	atomic_fetch_add_explicit(&defined, 1, memory_order_relaxed);
 }
 
-/* lt_stacks_use() found that this dump (gen) has not defined e: the
- * thread that moves e->dump_gen from seen to gen writes the definition,
- * before the caller's record uses it. */
-void lt_stacks_define(struct stack_entry *e, uint32_t seen, uint32_t gen)
-{
-	if (atomic_compare_exchange_strong(&e->dump_gen, &seen, gen))
-		emit_definition(e);
-}
-
 uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n)
 {
-	const struct stack_entry *e = lt_stacks_intern_entry(frames, n);
-
-	return e ? e->id : LT_STACK_NONE;
-}
-
-const struct stack_entry *lt_stacks_intern_entry(const uint64_t *frames, uint32_t n)
-{
-	uint64_t h = hash_frames(frames, n);
+	uint64_t h[2];
 	struct stack_entry *mine = NULL;
 
-	for (uint32_t i = 0, idx = (uint32_t)h & (SLOT_COUNT - 1); i < SLOT_COUNT;
+	hash_frames(frames, n, h);
+	for (uint32_t i = 0, idx = (uint32_t)h[0] & (SLOT_COUNT - 1); i < SLOT_COUNT;
 	     i++, idx = (idx + 1) & (SLOT_COUNT - 1)) {
 		struct stack_entry *e = atomic_load_explicit(&slots[idx], memory_order_acquire);
 
 		if (!e) {
 			if (!mine) {
 				if (atomic_load_explicit(&next_id, memory_order_relaxed) > SLOT_LIMIT)
-					return NULL;
-				mine = lt_arena_alloc(sizeof(*mine) + n * sizeof(uint64_t));
+					return LT_STACK_NONE;
+				mine = lt_arena_alloc(sizeof(*mine));
 				if (!mine)
-					return NULL;
-				mine->hash = h;
+					return LT_STACK_NONE;
+				mine->hash[0] = h[0];
+				mine->hash[1] = h[1];
 				mine->depth = n;
-				memcpy(mine->frames, frames, n * sizeof(uint64_t));
 				mine->id = atomic_fetch_add(&next_id, 1);
 				atomic_store_explicit(&mine->dump_gen,
-					atomic_load(&lt_stacks_gen) - 1, memory_order_relaxed);
+					atomic_load(&stacks_gen) - 1, memory_order_relaxed);
 			}
 			if (atomic_compare_exchange_strong_explicit(&slots[idx], &e, mine,
 					memory_order_acq_rel, memory_order_acquire)) {
-				lt_stacks_use(mine);
-				return mine;
+				use(mine, frames);
+				return mine->id;
 			}
 			/* Lost the race for this slot: e is the winner; compare it. */
 		}
-		if (e->hash == h && e->depth == n &&
-		    !memcmp(e->frames, frames, n * sizeof(uint64_t))) {
-			lt_stacks_use(e);   /* a lost "mine" stays in the arena, unused */
-			return e;
+		if (e->hash[0] == h[0] && e->hash[1] == h[1] && e->depth == n) {
+			use(e, frames);   /* a lost "mine" stays in the arena, unused */
+			return e->id;
 		}
 	}
-	return NULL;
+	return LT_STACK_NONE;
 }

@@ -45,6 +45,38 @@ if [ "$got" = "$want_a $want_b" ]; then
 else
 	not_ok "stack cache: via_a/via_b calls $got, the program made $want_a $want_b"
 fi
+# A fork: the child's dump defines every stack it uses, though its cache
+# came from the parent, and counts each path's calls after the fork; the
+# parent's counts them before and after.
+cc -O1 -g -fno-builtin -fno-inline -fno-omit-frame-pointer -pthread -o "$tmp/forkcache" tests/shim/forkcache.c || exit 1
+mkdir "$tmp/fork"
+LD_PRELOAD="$build/libtrace.so" LIBTRACE_QUIET=1 LIBTRACE_OUTPUT="$tmp/fork/fc.%p.lt" \
+	"$tmp/forkcache" > "$tmp/fork.out" || not_ok "forkcache ran"
+calls=$(sed -n 's/^CALLS //p' "$tmp/fork.out")
+got=
+for dump in "$tmp"/fork/fc.*.lt; do
+	"$build/libtrace" report --json --top 50 --frames 4 "$dump" > "$dump.json" ||
+		not_ok "report of $dump"
+	got="$got $(python3 - "$dump.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+calls = {"via_a": 0, "via_b": 0}
+for s in d["sites_by_calls"]:
+    funcs = [f.get("function") or "" for f in s.get("frames", [])]
+    for name in calls:
+        if name in funcs:
+            calls[name] += s["calls"]
+print("%d/%d/%d" % (calls["via_a"], calls["via_b"], d["anomalies"]["stacks_undefined"]))
+PY
+)"
+done
+got=$(echo $got | tr ' ' '\n' | sort | tr '\n' ' ')
+want="$calls/$calls/0 $((2 * calls))/$((2 * calls))/0 "
+if [ "$got" = "$want" ]; then
+	ok "fork: each dump defines its stacks; via_a/via_b/undefined $got"
+else
+	not_ok "fork: via_a/via_b/undefined per dump $got, want $want"
+fi
 # path_diff WANT JSON: compare the "PATH COUNT" lines a program printed
 # (lines that start with # aside),
 # a letter per frame leaf first (fa -> a, fb -> b, fc -> c, fv -> v, fj -> j),

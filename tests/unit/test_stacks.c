@@ -20,6 +20,9 @@ __thread struct lt_thread lt_self;
 static _Atomic uint32_t def_count;
 static uint32_t def_ids[MAX_DEFS];
 static __thread uint8_t scratch[4096] __attribute__((aligned(8)));
+/* The last definition's frames (the table keeps only hashes of them). */
+static uint64_t last_frames[64];
+static uint32_t last_depth;
 
 void *lt_reserve_slow(struct lt_thread *t, size_t len, bool aligned)
 {
@@ -39,6 +42,9 @@ void lt_commit_direct(struct lt_thread *t, size_t len)
 	uint32_t i = atomic_fetch_add(&def_count, 1);
 	assert_true(i < MAX_DEFS);
 	def_ids[i] = r->head.aux;
+	last_depth = (uint32_t)((len - sizeof(*r)) / sizeof(uint64_t));
+	assert_true(last_depth <= 64);
+	memcpy(last_frames, r->frames, last_depth * sizeof(uint64_t));
 }
 
 static int setup(void **state)
@@ -76,6 +82,57 @@ static void test_new_dump_redefines_on_next_use(void **state)
 	assert_int_equal(lt_stacks_intern(a, 2), id);
 	assert_int_equal(atomic_load(&def_count), 2);
 	assert_int_equal(def_ids[1], id);
+}
+
+/* A definition carries the frames it was interned with, in this dump and
+ * in the next. */
+static void test_definition_holds_the_frames(void **state)
+{
+	uint64_t a[5] = { 0x601000, 0x602000, 0x603000, 0x604000, 0x605000 };
+
+	(void)state;
+	lt_stacks_intern(a, 5);
+	assert_int_equal(last_depth, 5);
+	assert_memory_equal(last_frames, a, sizeof(a));
+	last_depth = 0;
+	lt_stacks_new_dump();
+	lt_stacks_intern(a, 5);
+	assert_int_equal(last_depth, 5);
+	assert_memory_equal(last_frames, a, sizeof(a));
+}
+
+/* Stacks one frame apart are never taken for one another, wherever the
+ * frame and however it differs (the table compares hashes, each step a
+ * bijection of the frame it adds). */
+static void test_one_frame_apart(void **state)
+{
+	enum { DEPTH = 16, PER = 200 };
+	static uint32_t ids[DEPTH * PER + 1];
+	static uint8_t seen[1u << 20];
+	uint64_t base[DEPTH], f[DEPTH], x = 0x2545f4914f6cdd1dull;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < DEPTH; i++)
+		base[i] = 0x7f0000400000ull + 0x1000u * (unsigned)i;
+	ids[n++] = lt_stacks_intern(base, DEPTH);
+	for (int pos = 0; pos < DEPTH; pos++) {
+		for (int k = 0; k < PER; k++) {
+			memcpy(f, base, sizeof(f));
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* Near ones (a call further on in the same function) and
+			 * far ones (another library). */
+			f[pos] += k < PER / 2 ? (uint64_t)k + 1 : (x & 0xffffffffffull) | 1;
+			ids[n++] = lt_stacks_intern(f, DEPTH);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		assert_int_not_equal(ids[i], LT_STACK_NONE);
+		assert_true(ids[i] < sizeof(seen));
+		assert_int_equal(seen[ids[i]]++, 0);
+	}
 }
 
 #define RACE_STACKS 2000
@@ -119,6 +176,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_same_stack_same_id_defined_once, setup),
 		cmocka_unit_test_setup(test_new_dump_redefines_on_next_use, setup),
+		cmocka_unit_test_setup(test_definition_holds_the_frames, setup),
+		cmocka_unit_test_setup(test_one_frame_apart, setup),
 		cmocka_unit_test_setup(test_concurrent_interning, setup),
 	};
 
