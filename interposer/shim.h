@@ -234,7 +234,10 @@ LT_HIDDEN int lt_stacks_init(void);
  * stream when this dump has not seen it yet; LT_STACK_NONE when the table
  * is full. */
 LT_HIDDEN uint32_t lt_stacks_intern(const uint64_t *frames, uint32_t n);
-LT_HIDDEN void lt_stacks_new_dump(void);   /* after fork: ids are re-emitted */
+/* After fork: ids are re-emitted.  The caller must also make the stack
+ * cache's entries stale (lt_stack_cache_new_dump), whose hits give ids
+ * without asking. */
+LT_HIDDEN void lt_stacks_new_dump(void);
 LT_HIDDEN uint64_t lt_stacks_defined(void);
 
 /* ---- unwind.c: the one file that includes libunwind.h --------------------- */

@@ -4,7 +4,8 @@
  * again and again; when the return address, the caller's stack pointer and
  * every saved return address on the stack are what they were, the stack is
  * the same and need not be unwound again.  An entry remembers where each
- * return address lives, so checking it is a handful of loads.  Per thread,
+ * return address lives, so checking it is a handful of loads (and a
+ * weighted sum of what they read, below).  Per thread,
  * so no locks; never allocates with malloc.
  *
  * Where the return addresses live comes from frame sizes: for a return
@@ -104,8 +105,8 @@ struct cache_entry {
  * A hit checks the words at an entry's slots by their sum, each times its
  * slot's multiplier, against the same sum of the stack's frames: neither
  * the entry nor the interned stack (stacks.c) keeps the frames themselves,
- * so a hit reads the entry and the stack, and the memory a process holds
- * for its stacks does not grow with their depth.  The multipliers are
+ * so a hit reads only the entry and the live stack, and the memory a
+ * process holds for its stacks does not grow with their depth.  The multipliers are
  * odd, so a stack that differs in one return address always fails; one
  * that differs in two or more passes only where the 64-bit sums of the
  * differences times multipliers that look random come out equal, about 1
@@ -325,7 +326,8 @@ static _Atomic bool fs_full;
  * may run through that frame at the size it had once: the memory above a
  * frame that grew still holds what the old layout left there (an alloca
  * block is not cleared), so checking its slots can pass.  Such entries go,
- * and stacks through the frame are checked another way, or unwound. */
+ * and stacks through the frame are checked another way, or unwound.  Also
+ * bumped in a forked child (lt_stack_cache_new_dump). */
 static _Atomic uint32_t fs_epoch;
 
 /* In a forked child's new dump no stack is defined yet, and a hit gives
@@ -615,8 +617,9 @@ static bool key_crowds(const struct lt_stack_cache *c, const struct cache_tag *w
 	return mine >= CACHE_WAYS / 2;
 }
 
-/* Whether the stack above a call at sp is e's: every return address where
- * e says it is, and each frame of varying size ending where e says.  (Its
+/* Whether the stack above a call at sp is e's: the return addresses where
+ * e says they are, by their weighted sum, and each frame of varying size
+ * ending where e says.  (Its
  * slots lie below the stack's end: they did where e was made, at the same
  * distance from it.) */
 static inline __attribute__((always_inline)) bool

@@ -2,7 +2,8 @@
  * The process-wide table of interned stacks: each distinct call stack gets
  * an id and is written to the dump once.  Lock-free: lookups are loads,
  * insertion is one compare-and-swap on a slot; entries are immutable once
- * published and live in the arena.  Never allocates with malloc.
+ * published, but for the dump that has seen their definition, and live
+ * in the arena.  Never allocates with malloc.
  *
  * A stack is known by two 64-bit hashes of its frames, not by its frames:
  * they are in the dump, and the caller has them whenever a definition is
@@ -10,8 +11,8 @@
  * its frames took 24 + 8 per frame (cppcheck over four files: 165,000
  * stacks of 23 frames on average, 34 MB).  Two stacks are taken for one
  * only where both hashes agree: each step of each is a bijection of the
- * frame it adds, so stacks that differ in one frame never do, and for
- * others the odds are about 1 in 2^128.
+ * frame it adds, so stacks that differ in one frame never do, and others
+ * only where two different 64-bit mixes of them both collide.
  */
 #include <string.h>
 
@@ -82,7 +83,11 @@ static void hash_frames(const uint64_t *f, uint32_t n, uint64_t h[2])
 }
 
 /* The thread that moves e->dump_gen to this dump's number writes e's
- * definition, before the caller's record uses it. */
+ * definition, before its own record uses it.  (Another thread that finds
+ * e meanwhile may write a record with its id first, into its own buffer:
+ * the analyzer takes definitions from anywhere in the dump.)  A failed
+ * reserve leaves e marked defined, as it always did: the report then
+ * counts the id's events under an undefined stack. */
 static void use(struct stack_entry *e, const uint64_t *frames)
 {
 	uint32_t gen = atomic_load_explicit(&stacks_gen, memory_order_relaxed);

@@ -135,6 +135,35 @@ static void test_one_frame_apart(void **state)
 	}
 }
 
+/* Nor are stacks whose frames are the same but in another order, or whose
+ * differences cancel out in a plain sum (one frame further on, another
+ * back by as much): the hashes are neither order-blind nor linear. */
+static void test_order_and_cancelling(void **state)
+{
+	enum { DEPTH = 12 };
+	uint64_t base[DEPTH], f[DEPTH];
+	uint32_t id;
+
+	(void)state;
+	for (int i = 0; i < DEPTH; i++)
+		base[i] = 0x7f0000900000ull + 0x2000u * (unsigned)i;
+	id = lt_stacks_intern(base, DEPTH);
+	for (int i = 0; i < DEPTH; i++) {
+		for (int j = i + 1; j < DEPTH; j++) {
+			memcpy(f, base, sizeof(f));
+			f[i] = base[j];
+			f[j] = base[i];
+			assert_int_not_equal(lt_stacks_intern(f, DEPTH), id);
+			for (uint64_t d = 1; d <= 4096; d *= 8) {
+				memcpy(f, base, sizeof(f));
+				f[i] += d;
+				f[j] -= d;
+				assert_int_not_equal(lt_stacks_intern(f, DEPTH), id);
+			}
+		}
+	}
+}
+
 #define RACE_STACKS 2000
 
 static void *race(void *arg)
@@ -178,6 +207,7 @@ int main(void)
 		cmocka_unit_test_setup(test_new_dump_redefines_on_next_use, setup),
 		cmocka_unit_test_setup(test_definition_holds_the_frames, setup),
 		cmocka_unit_test_setup(test_one_frame_apart, setup),
+		cmocka_unit_test_setup(test_order_and_cancelling, setup),
 		cmocka_unit_test_setup(test_concurrent_interning, setup),
 	};
 
