@@ -20,9 +20,10 @@ __thread struct lt_thread lt_self;
 static _Atomic uint32_t def_count;
 static uint32_t def_ids[MAX_DEFS];
 static __thread uint8_t scratch[4096] __attribute__((aligned(8)));
-/* The last definition's frames (the table keeps only hashes of them). */
-static uint64_t last_frames[64];
-static uint32_t last_depth;
+/* The calling thread's last definition's frames (the table keeps only
+ * hashes of them). */
+static __thread uint64_t last_frames[64];
+static __thread uint32_t last_depth;
 
 void *lt_reserve_slow(struct lt_thread *t, size_t len, bool aligned)
 {
