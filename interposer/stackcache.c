@@ -106,11 +106,12 @@ struct cache_entry {
  * slot's multiplier, against the same sum of the stack's frames: neither
  * the entry nor the interned stack (stacks.c) keeps the frames themselves,
  * so a hit reads only the entry and the live stack, and the memory a
- * process holds for its stacks does not grow with their depth.  The multipliers are
- * odd, so a stack that differs in one return address always fails; one
- * that differs in two or more passes only where the 64-bit sums of the
- * differences times multipliers that look random come out equal, about 1
- * in 2^64.  splitmix64's finaliser of the index makes them.
+ * process holds for its stacks does not grow with their depth.  The
+ * multipliers are odd, so a stack that differs in one return address
+ * always fails; one that differs in two or more passes only where the
+ * 64-bit sums of the differences times multipliers that look random come
+ * out equal, about 1 in 2^64.  splitmix64's finaliser of the index makes
+ * them.
  *
  * Where several stacks share a key (an allocation wrapper's callers), the
  * ways that are not the stack are told apart first by the low half of
