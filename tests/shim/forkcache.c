@@ -1,8 +1,8 @@
 /*
  * Stacks the stack cache learned before a fork, met again after it in the
- * child, on a thread.  The child writes a dump of its own, where no stack is defined
- * yet, so a cached stack's id must not be taken from the parent's cache:
- * every stack the child's dump uses must be defined in it
+ * child, on a thread.  The child writes a dump of its own, where no stack
+ * is defined yet, so a cached stack's id must not be taken from the
+ * parent's cache: every stack the child's dump uses must be defined in it
  * (tests/shim/run.sh checks that, and the calls through each path).
  * Prints "CALLS N": the allocations each process makes through via_a and
  * through via_b after the fork (the parent made as many before it).
